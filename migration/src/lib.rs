@@ -1,0 +1,19 @@
+//! Schema migrations for voke-invitations. Append-only: a landed migration is never edited.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_invitation;
+mod m20261126_000002_create_organization_member;
+
+/// Every migration, in the order it is applied.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_invitation::Migration),
+            Box::new(m20261126_000002_create_organization_member::Migration),
+        ]
+    }
+}

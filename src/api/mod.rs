@@ -1,0 +1,18 @@
+//! The HTTP API: one file per resource with its wire types and thin handlers.
+
+pub mod body;
+pub mod errors;
+pub mod health;
+pub mod invitations;
+pub mod types;
+
+use poem_openapi::Tags;
+
+/// Operation groups in the spec and Swagger UI.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Invite people to an organization and manage those invitations.
+    Invitations,
+    /// Liveness and readiness probes.
+    Operations,
+}

@@ -1,0 +1,32 @@
+//! Database connection: one pool, tuned per engine.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+/// Opens the pool. On SQLite: WAL (readers never wait for the writer), a busy timeout (writers
+/// queue instead of failing), foreign keys on, and several connections so reads run in
+/// parallel with the one writer SQLite allows.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if is_sqlite(url) { 8 } else { 16 })
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(15))
+                .foreign_keys(true)
+        });
+    Database::connect(options).await
+}
+
+pub fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}

@@ -1,0 +1,29 @@
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use voke_invitations::{
+    cli::{Cli, Command, run},
+    config::Config,
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log_filter, config.log_format);
+    match run(command, config).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

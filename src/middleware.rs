@@ -1,0 +1,143 @@
+//! The outermost layer: request body limit, panic catching, the error envelope for everything
+//! poem raises, and one log line per request.
+
+use std::{panic::AssertUnwindSafe, sync::Arc, time::Instant};
+
+use futures_util::FutureExt;
+use poem::{
+    Endpoint, Request, Response,
+    error::ResponseError,
+    http::{Method, header},
+};
+
+use crate::error::{ApiError, from_poem_error};
+
+/// Bodies larger than this are refused with 413 before any handler sees them.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Which methods each documented path template accepts, for the `Allow` header of a 405.
+#[derive(Debug, Default)]
+pub struct AllowTable {
+    routes: Vec<(Vec<String>, String)>,
+}
+
+impl AllowTable {
+    /// Reads the path templates (`/api/v1/invitations/{id}`) and their methods from the spec.
+    pub fn from_spec(spec: &serde_json::Value) -> Self {
+        let mut routes = Vec::new();
+        if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
+            for (template, item) in paths {
+                let mut methods: Vec<String> = item
+                    .as_object()
+                    .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
+                    .unwrap_or_default();
+                methods.sort();
+                let segments = template.split('/').map(str::to_owned).collect();
+                routes.push((segments, methods.join(", ")));
+            }
+        }
+        Self { routes }
+    }
+
+    fn allow(&self, path: &str) -> Option<String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.routes
+            .iter()
+            .find(|(segments, _)| {
+                segments.len() == parts.len()
+                    && segments
+                        .iter()
+                        .zip(&parts)
+                        .all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()))
+            })
+            .map(|(_, allow)| allow.clone())
+    }
+}
+
+/// Wraps the whole application.
+pub async fn envelope<E: Endpoint<Output = Response>>(
+    ep: Arc<E>,
+    allow: Arc<AllowTable>,
+    mut req: Request,
+) -> poem::Result<Response> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+
+    let response = match limit_body(&mut req).await {
+        Err(err) => err.as_response(),
+        Ok(()) => {
+            let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
+            match outcome {
+                Ok(Ok(resp)) if is_bare_error(&resp) => from_poem_error(
+                    poem::Error::from_status(resp.status()),
+                    method.as_str(),
+                    &path,
+                )
+                .as_response(),
+                Ok(Ok(resp)) => resp,
+                Ok(Err(err)) => {
+                    let mut api = from_poem_error(err, method.as_str(), &path);
+                    if let ApiError::MethodNotAllowed { allow: a } = &mut api {
+                        *a = allow.allow(&path);
+                    }
+                    api.as_response()
+                }
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".to_owned());
+                    ApiError::internal(anyhow::anyhow!("handler panicked: {what}")).as_response()
+                }
+            }
+        }
+    };
+
+    let status = response.status();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // The path only: query strings may carry invitation tokens.
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = status.as_u16(),
+        latency_ms = format_args!("{latency_ms:.2}"),
+        "request"
+    );
+    Ok(response)
+}
+
+/// Buffers the body up to [`BODY_LIMIT`], so no handler ever reads more.
+async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if matches!(*req.method(), Method::GET | Method::HEAD) && declared.unwrap_or(0) == 0 {
+        return Ok(());
+    }
+    let bytes = req
+        .take_body()
+        .into_bytes_limit(BODY_LIMIT)
+        .await
+        .map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge,
+            other => ApiError::validation(format!("body: {other}")),
+        })?;
+    req.set_body(bytes);
+    Ok(())
+}
+
+/// An error status that something produced as a response without the envelope.
+fn is_bare_error(resp: &Response) -> bool {
+    let status = resp.status();
+    let is_json = resp
+        .content_type()
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    (status.is_client_error() || status.is_server_error()) && !is_json
+}

@@ -1,0 +1,95 @@
+//! Organization memberships.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
+};
+use uuid::Uuid;
+
+use crate::{
+    entity::{OrgRole, organization_member as member},
+    error::ApiError,
+    service::{normalize_email, now},
+};
+
+/// The role a user holds in an organization, if any.
+pub async fn role_of(
+    db: &DatabaseConnection,
+    organization_id: Uuid,
+    user_id: &str,
+) -> Result<Option<OrgRole>, ApiError> {
+    Ok(
+        member::Entity::find_by_id((organization_id, user_id.to_owned()))
+            .one(db)
+            .await?
+            .map(|m| m.role),
+    )
+}
+
+/// True when the (normalised) email belongs to a member of the organization.
+pub async fn email_is_member(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    email: &str,
+) -> Result<bool, ApiError> {
+    let count = member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(organization_id))
+        .filter(member::Column::Email.eq(email))
+        .count(db)
+        .await?;
+    Ok(count > 0)
+}
+
+/// Adds a membership, or updates the email and role of an existing one.
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    user_id: &str,
+    email: &str,
+    role: OrgRole,
+) -> Result<member::Model, ApiError> {
+    let now = now();
+    let model = member::ActiveModel {
+        organization_id: Set(organization_id),
+        user_id: Set(user_id.to_owned()),
+        email: Set(normalize_email(email)),
+        role: Set(role),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    member::Entity::insert(model)
+        .on_conflict(
+            OnConflict::columns([member::Column::OrganizationId, member::Column::UserId])
+                .update_columns([
+                    member::Column::Email,
+                    member::Column::Role,
+                    member::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    member::Entity::find_by_id((organization_id, user_id.to_owned()))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("upserted member vanished")))
+}
+
+/// One page of an organization's members, oldest first, and the total count.
+pub async fn list(
+    db: &DatabaseConnection,
+    organization_id: Uuid,
+    page: u64,
+    limit: u64,
+) -> Result<(Vec<member::Model>, u64), ApiError> {
+    let query = member::Entity::find().filter(member::Column::OrganizationId.eq(organization_id));
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_asc(member::Column::CreatedAt)
+        .order_by_asc(member::Column::UserId)
+        .offset((page - 1).saturating_mul(limit))
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((items, total))
+}

@@ -1,0 +1,205 @@
+//! Building and running the application; `build_app` is shared by `main` and the tests.
+
+use std::{sync::Arc, time::Duration};
+
+use poem::{
+    Endpoint, EndpointExt, IntoEndpoint, Route, Server,
+    endpoint::{make, make_sync},
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    web::Redirect,
+};
+use poem_openapi::{ContactObject, OpenApiService};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    api::{health::HealthApi, invitations::InvitationsApi},
+    auth::{AuthState, JwtVerifier},
+    config::Config,
+    db,
+    middleware::{AllowTable, envelope},
+    service::invitations::InvitationService,
+};
+
+/// Everything a running app shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub verifier: Arc<JwtVerifier>,
+    pub invitation_ttl: Duration,
+}
+
+type Apis = (HealthApi, InvitationsApi);
+
+/// The OpenAPI service: operations, spec and Swagger UI.
+pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
+    let apis = (
+        HealthApi {
+            db: state.db.clone(),
+        },
+        InvitationsApi {
+            service: InvitationService::new(state.db.clone(), state.invitation_ttl),
+        },
+    );
+    OpenApiService::new(apis, "Voke Invitations API", env!("CARGO_PKG_VERSION"))
+        .summary("Invite people to Voke organizations")
+        .description(
+            "Organization invitations for Voke. Authenticate with a bearer JWT; \
+             organization-scoped operations also take the `x-org-id` header. Every error \
+             response carries the same envelope: `statusCode`, `message`, `error`, `code` and \
+             `details`.",
+        )
+        .contact(ContactObject::new().name("Voke"))
+        .license("MIT")
+}
+
+/// The spec as served at `/openapi.json`, without any database.
+pub fn openapi_json() -> String {
+    let state = AppState {
+        db: DatabaseConnection::default(),
+        verifier: Arc::new(spec_only_verifier()),
+        invitation_ttl: Duration::from_secs(1),
+    };
+    api_service(&state).spec()
+}
+
+/// The spec as YAML.
+pub fn openapi_yaml() -> String {
+    let state = AppState {
+        db: DatabaseConnection::default(),
+        verifier: Arc::new(spec_only_verifier()),
+        invitation_ttl: Duration::from_secs(1),
+    };
+    api_service(&state).spec_yaml()
+}
+
+fn spec_only_verifier() -> JwtVerifier {
+    let config = Config::from_lookup(|_| None).expect("the default configuration is valid");
+    JwtVerifier::from_config(&config).expect("the development key is valid")
+}
+
+/// The whole HTTP application, wrapped in the envelope middleware.
+pub fn build_app(state: AppState) -> impl Endpoint + 'static {
+    let service = api_service(&state);
+    let spec = service.spec();
+    let spec_yaml = service.spec_yaml();
+    let allow = Arc::new(AllowTable::from_spec(
+        &serde_json::from_str(&spec).unwrap_or_default(),
+    ));
+    let ui = service.swagger_ui();
+    let api = Arc::new(service.into_endpoint());
+    let route = Route::new()
+        .at("/", make_sync(|_| Redirect::temporary("/docs")))
+        .at(
+            "/openapi.json",
+            make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(spec.clone())
+            }),
+        )
+        .at(
+            "/openapi.yaml",
+            make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/yaml; charset=utf-8")
+                    .body(spec_yaml.clone())
+            }),
+        )
+        .nest("/docs", ui)
+        .nest_no_strip("/api", api.clone())
+        .at("/healthz", api.clone())
+        .at("/readyz", api);
+    let auth = AuthState {
+        verifier: state.verifier.clone(),
+        db: state.db.clone(),
+    };
+    let route = Arc::new(route.data(auth));
+    make(move |req| envelope(route.clone(), allow.clone(), req))
+}
+
+/// A configured, bound, migrated application ready to serve.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, applies pending migrations and binds the listener.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let db = db::connect(config.database_url.expose()).await?;
+        migrate(&db).await?;
+        let verifier = Arc::new(JwtVerifier::from_config(config)?);
+        let acceptor = TcpListener::bind(config.bind_addr).into_acceptor().await?;
+        Ok(Self {
+            acceptor,
+            state: AppState {
+                db,
+                verifier,
+                invitation_ttl: config.invitation_ttl,
+            },
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM (or `shutdown` resolves), finishing in-flight requests,
+    /// then closes the pool.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let app = build_app(self.state.clone());
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
+            .await?;
+        self.state.db.close().await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use migration::MigratorTrait;
+    migration::Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
