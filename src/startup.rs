@@ -78,7 +78,7 @@ fn spec_only_verifier() -> JwtVerifier {
 }
 
 /// The whole HTTP application, wrapped in the envelope middleware.
-pub fn build_app(state: AppState) -> impl Endpoint + 'static {
+pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static {
     let service = api_service(&state);
     let spec = service.spec();
     let spec_yaml = service.spec_yaml();

@@ -198,6 +198,8 @@ impl InvitationsApi {
         method = "get",
         operation_id = "listInvitations"
     )]
+    // Each argument is one documented HTTP parameter; poem-openapi reads them positionally.
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: OrgAdmin,

@@ -1,0 +1,178 @@
+//! The binary's commands, run as a user would.
+
+use std::process::{Command, Output};
+
+use crate::helpers::{TEST_SECRET, spawn_app};
+
+fn bin(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_voke-invitations"));
+    cmd.args(args).env_clear().env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run voke-invitations")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8")
+}
+
+#[tokio::test]
+async fn a_minted_token_verifies_against_the_server() {
+    let app = spawn_app().await;
+    let out = bin(
+        &[
+            "token",
+            "--sub",
+            "cli-user",
+            "--email",
+            "cli@example.com",
+            "--super-admin",
+            "--expires-in",
+            "10m",
+        ],
+        &[("JWT_SECRET", TEST_SECRET)],
+    );
+    let token = stdout(&out).trim().to_owned();
+    let caller = app.verifier.verify(&token).expect("token verifies");
+    assert_eq!(caller.user_id, "cli-user");
+    assert!(caller.is_super_admin);
+    let resp = app
+        .get("/api/v1/invitations")
+        .bearer(&token)
+        .header("x-org-id", &uuid::Uuid::now_v7().to_string())
+        .send()
+        .await;
+    resp.assert_status(200);
+
+    // Signed with another secret, it does not.
+    let other = bin(
+        &["token", "--sub", "x"],
+        &[("JWT_SECRET", "some-other-secret-some-other-secret")],
+    );
+    let resp = app
+        .get("/api/v1/invitations")
+        .bearer(stdout(&other).trim())
+        .header("x-org-id", &uuid::Uuid::now_v7().to_string())
+        .send()
+        .await;
+    resp.assert_error(401, "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn members_add_bootstraps_an_admin_that_the_api_then_honours() {
+    let app = spawn_app().await;
+    let org = uuid::Uuid::now_v7().to_string();
+    let db_url = app.database_url.clone();
+    let env = [
+        ("JWT_SECRET", TEST_SECRET),
+        ("DATABASE_URL", db_url.as_str()),
+    ];
+    let out = bin(
+        &[
+            "members",
+            "add",
+            "--org",
+            &org,
+            "--user",
+            "boot",
+            "--email",
+            "Boot@Example.com",
+            "--role",
+            "ORG_ADMIN",
+        ],
+        &env,
+    );
+    assert!(stdout(&out).contains("boot"));
+    let token = app.token("boot", None, false);
+    app.get("/api/v1/invitations")
+        .bearer(&token)
+        .header("x-org-id", &org)
+        .send()
+        .await
+        .assert_status(200);
+
+    // Running it again updates the role.
+    let out = bin(
+        &[
+            "members",
+            "add",
+            "--org",
+            &org,
+            "--user",
+            "boot",
+            "--email",
+            "boot@example.com",
+            "--role",
+            "VIEWER",
+        ],
+        &env,
+    );
+    stdout(&out);
+    app.get("/api/v1/invitations")
+        .bearer(&token)
+        .header("x-org-id", &org)
+        .send()
+        .await
+        .assert_error(403, "INSUFFICIENT_ORG_PERMISSIONS");
+
+    let bad = bin(
+        &[
+            "members", "add", "--org", "nope", "--user", "u", "--email", "e@x.io", "--role",
+            "VIEWER",
+        ],
+        &env,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a UUID"));
+}
+
+#[test]
+fn openapi_prints_the_committed_spec_without_a_database() {
+    let out = bin(
+        &["openapi"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    );
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .expect("committed spec");
+    assert_eq!(stdout(&out), committed);
+    let yaml = stdout(&bin(&["openapi", "--yaml"], &[]));
+    assert!(yaml.contains("openapi: 3."));
+}
+
+#[test]
+fn serve_refuses_a_public_bind_without_a_key_naming_the_variable() {
+    let out = bin(&["serve"], &[("BIND_ADDR", "0.0.0.0:0")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("JWT_SECRET") && err.contains("loopback"),
+        "{err}"
+    );
+
+    let out = bin(&["serve"], &[("INVITATION_TTL", "whenever")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("INVITATION_TTL"));
+}
+
+#[tokio::test]
+async fn migrate_status_down_and_up_work_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+    let env = [("DATABASE_URL", url.as_str())];
+    stdout(&bin(&["migrate", "up"], &env));
+    let status = stdout(&bin(&["migrate", "status"], &env));
+    assert_eq!(status.matches("Applied").count(), 2, "{status}");
+    stdout(&bin(&["migrate", "down"], &env));
+    let status = stdout(&bin(&["migrate", "status"], &env));
+    assert_eq!(status.matches("Pending").count(), 1, "{status}");
+    stdout(&bin(&["migrate"], &env));
+    let status = stdout(&bin(&["migrate", "status"], &env));
+    assert_eq!(status.matches("Applied").count(), 2, "{status}");
+}

@@ -1,0 +1,390 @@
+//! `spawn_app()` and request helpers shared by every test.
+
+use std::{sync::Arc, time::Duration};
+
+use poem::{
+    Endpoint, EndpointExt,
+    http::{Method, StatusCode},
+    test::TestClient,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::Value;
+use uuid::Uuid;
+use voke_invitations::{
+    auth::JwtVerifier,
+    config::Config,
+    db,
+    entity::OrgRole,
+    service,
+    startup::{AppState, build_app, migrate},
+};
+
+pub const TEST_SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+type BoxedEndpoint = poem::endpoint::BoxEndpoint<'static, poem::Response>;
+
+/// Where this test's database lives; dropping it removes the database.
+enum DbGuard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let DbGuard::Postgres { admin_url, name } = self {
+            let (admin_url, db_name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async code: use a private runtime on a helper thread.
+            let dropped = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime for dropping the test database");
+                rt.block_on(async {
+                    let admin = Database::connect(&admin_url).await?;
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)"
+                        ))
+                        .await?;
+                    admin.close().await
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!("warning: could not drop test database {name}");
+            }
+        }
+    }
+}
+
+/// A running app with its own fresh database.
+pub struct TestApp {
+    pub client: TestClient<BoxedEndpoint>,
+    pub db: DatabaseConnection,
+    pub verifier: Arc<JwtVerifier>,
+    pub database_url: String,
+    _guard: DbGuard,
+}
+
+/// A caller with a token, acting in one organization.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub token: String,
+    pub org: Uuid,
+    pub user_id: String,
+}
+
+/// A fresh database URL for one test, plus its guard.
+async fn fresh_database() -> (String, DbGuard) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("voke_test_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.expect("close admin connection");
+            let url = replace_db_name(&admin_url, &name);
+            (url, DbGuard::Postgres { admin_url, name })
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+            (url, DbGuard::Sqlite(dir))
+        }
+    }
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(i) if i > "postgres://".len() => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// The test configuration: HS256 with [`TEST_SECRET`] plus any overrides.
+pub fn test_config(database_url: &str, extra: &[(&str, &str)]) -> Config {
+    let mut vars: Vec<(String, String)> = vec![
+        ("JWT_SECRET".into(), TEST_SECRET.into()),
+        ("DATABASE_URL".into(), database_url.into()),
+    ];
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Config::from_lookup(|name| {
+        vars.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("test configuration is valid")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Like [`spawn_app`], with extra configuration variables.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let (database_url, guard) = fresh_database().await;
+    let config = test_config(&database_url, extra);
+    let db = db::connect(&database_url).await.expect("connect");
+    migrate(&db).await.expect("migrate");
+    let verifier = Arc::new(JwtVerifier::from_config(&config).expect("verifier"));
+    let state = AppState {
+        db: db.clone(),
+        verifier: verifier.clone(),
+        invitation_ttl: config.invitation_ttl,
+    };
+    TestApp {
+        client: TestClient::new(build_app(state).boxed()),
+        db,
+        verifier,
+        database_url,
+        _guard: guard,
+    }
+}
+
+/// One response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: poem::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// Asserts the documented error envelope with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+        assert_eq!(
+            self.body["statusCode"], status,
+            "statusCode; body: {}",
+            self.text
+        );
+        assert_eq!(self.body["code"], code, "code; body: {}", self.text);
+        let reason = self.status.canonical_reason().expect("known status");
+        assert_eq!(self.body["error"], reason, "error; body: {}", self.text);
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            self.body["details"].is_object(),
+            "details; body: {}",
+            self.text
+        );
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(ct.starts_with("application/json"), "content type {ct}");
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+    }
+
+    pub fn validation_errors(&self) -> Vec<String> {
+        self.body["details"]["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A request under construction.
+pub struct Req<'a> {
+    app: &'a TestApp,
+    method: Method,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<(String, Vec<u8>)>,
+}
+
+impl<'a> Req<'a> {
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.headers
+            .push(("authorization".into(), format!("Bearer {token}")));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Bearer token and `x-org-id` of an actor.
+    pub fn acting_as(self, actor: &Actor) -> Self {
+        let org = actor.org.to_string();
+        self.bearer(&actor.token).header("x-org-id", &org)
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(("application/json".into(), body.to_string().into_bytes()));
+        self
+    }
+
+    pub fn raw(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some((content_type.into(), body.into()));
+        self
+    }
+
+    pub async fn send(self) -> Resp {
+        let mut builder = self.app.client.request(self.method, self.path);
+        for (name, value) in self.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some((ct, bytes)) = self.body {
+            if !ct.is_empty() {
+                builder = builder.content_type(ct);
+            }
+            builder = builder.body(bytes);
+        }
+        let resp = builder.send().await.0;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp
+            .into_body()
+            .into_string()
+            .await
+            .expect("response body is text");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+}
+
+impl TestApp {
+    pub fn request(&self, method: Method, path: &str) -> Req<'_> {
+        Req {
+            app: self,
+            method,
+            path: path.to_owned(),
+            headers: vec![],
+            body: None,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Req<'_> {
+        self.request(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> Req<'_> {
+        self.request(Method::POST, path)
+    }
+
+    pub fn delete(&self, path: &str) -> Req<'_> {
+        self.request(Method::DELETE, path)
+    }
+
+    /// A token for `sub`, valid for an hour.
+    pub fn token(&self, sub: &str, email: Option<&str>, super_admin: bool) -> String {
+        self.verifier
+            .mint(sub, email, super_admin, Duration::from_secs(3600))
+            .expect("mint test token")
+    }
+
+    /// A member of `org` with `role`, and their token.
+    pub async fn member(&self, org: Uuid, user_id: &str, role: OrgRole) -> Actor {
+        let email = format!("{user_id}@members.example");
+        service::members::upsert(&self.db, org, user_id, &email, role)
+            .await
+            .expect("add member");
+        Actor {
+            token: self.token(user_id, Some(&email), false),
+            org,
+            user_id: user_id.to_owned(),
+        }
+    }
+
+    /// An `ORG_ADMIN` of a brand-new organization.
+    pub async fn admin(&self) -> Actor {
+        self.member(
+            Uuid::now_v7(),
+            &format!("admin-{}", Uuid::new_v4().simple()),
+            OrgRole::OrgAdmin,
+        )
+        .await
+    }
+
+    /// A super admin (no membership anywhere) acting in `org`.
+    pub fn super_admin(&self, org: Uuid) -> Actor {
+        Actor {
+            token: self.token("root", Some("root@voke.example"), true),
+            org,
+            user_id: "root".into(),
+        }
+    }
+
+    /// Creates an invitation as `actor` and returns its JSON.
+    pub async fn invite(&self, actor: &Actor, email: &str, role: Option<&str>) -> Value {
+        let mut body = serde_json::json!({ "email": email });
+        if let Some(role) = role {
+            body["role"] = role.into();
+        }
+        let resp = self
+            .post("/api/v1/invitations")
+            .acting_as(actor)
+            .json(body)
+            .send()
+            .await;
+        resp.assert_status(201);
+        resp.body
+    }
+
+    /// Moves an invitation's expiry into the past, as time passing would.
+    pub async fn expire(&self, id: &str) {
+        let past = chrono::Utc::now() - chrono::Duration::hours(1);
+        let id = Uuid::parse_str(id).expect("uuid");
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        use voke_invitations::entity::invitation;
+        invitation::Entity::update_many()
+            .col_expr(invitation::Column::ExpiresAt, Expr::value(past))
+            .filter(invitation::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .expect("expire invitation");
+    }
+
+    /// Runs raw SQL (for assertions on stored rows).
+    pub async fn query_one(&self, sql: &str) -> Option<sea_orm::QueryResult> {
+        self.db
+            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .expect("query")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}
+
+/// Drives any endpoint with a single request (for middleware tests).
+pub async fn call_endpoint(ep: impl Endpoint, req: poem::Request) -> poem::Response {
+    match ep.call(req).await {
+        Ok(resp) => poem::IntoResponse::into_response(resp),
+        Err(err) => err.into_response(),
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the production app (`build_app`) with real migrations, on SQLite, or on
+//! PostgreSQL when `TEST_DATABASE_URL` is set (a fresh database per test, dropped afterwards).
+
+mod auth;
+mod cli;
+mod concurrency;
+mod envelope;
+mod helpers;
+mod invitations;
+mod list;
+mod migrations;
+mod socket;
+mod spec;

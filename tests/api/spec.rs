@@ -1,0 +1,122 @@
+//! The served spec: committed copy, documentation completeness, Swagger UI.
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+const REGENERATE: &str = "cargo run -q -- openapi > openapi/openapi.json";
+
+#[tokio::test]
+async fn the_committed_spec_is_byte_identical_to_the_served_one() {
+    let app = spawn_app().await;
+    let resp = app.get("/openapi.json").send().await;
+    resp.assert_status(200);
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap_or_default();
+    assert!(
+        committed.trim_end() == resp.text.trim_end(),
+        "openapi/openapi.json is out of date; regenerate it with `{REGENERATE}` and review the diff"
+    );
+    assert!(
+        committed.ends_with('\n'),
+        "the committed spec ends with a newline"
+    );
+    assert_eq!(
+        committed.trim_end(),
+        voke_invitations::startup::openapi_json()
+    );
+}
+
+#[tokio::test]
+async fn every_operation_is_documented_with_id_tag_summary_description_and_envelopes() {
+    let spec: Value =
+        serde_json::from_str(&voke_invitations::startup::openapi_json()).expect("json");
+    let mut ids = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: operationId"));
+            assert!(
+                id.chars().next().is_some_and(|c| c.is_ascii_lowercase()),
+                "{id} is camelCase"
+            );
+            assert!(!id.contains('_'), "{id} is camelCase");
+            ids.push(id.to_owned());
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{id}: tag"
+            );
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{id}: summary"
+            );
+            assert!(
+                op["description"].as_str().is_some_and(|s| !s.is_empty()),
+                "{id}: description"
+            );
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{id} {status}"
+                );
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema =
+                        &response["content"]["application/json; charset=utf-8"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/ErrorBody", "{id} {status}");
+                }
+            }
+            if path.starts_with("/api/") {
+                let statuses: Vec<&str> = op["responses"]
+                    .as_object()
+                    .expect("r")
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
+                for s in ["401", "403", "500", "503"] {
+                    assert!(statuses.contains(&s), "{id} documents {s}");
+                }
+                assert_eq!(
+                    op["security"],
+                    serde_json::json!([{ "bearerAuth": [] }]),
+                    "{id}"
+                );
+            }
+        }
+    }
+    for id in [
+        "listInvitations",
+        "createInvitation",
+        "getInvitation",
+        "revokeInvitation",
+        "healthz",
+        "readyz",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} missing");
+    }
+    let scheme = &spec["components"]["securitySchemes"]["bearerAuth"];
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(scheme["bearerFormat"], "JWT");
+}
+
+#[tokio::test]
+async fn yaml_spec_swagger_ui_and_root_redirect_are_served() {
+    let app = spawn_app().await;
+    let resp = app.get("/openapi.yaml").send().await;
+    resp.assert_status(200);
+    let yaml: Value = serde_yaml::from_str(&resp.text).expect("yaml");
+    let json: Value =
+        serde_json::from_str(&voke_invitations::startup::openapi_json()).expect("json");
+    assert_eq!(yaml, json);
+
+    let resp = app.get("/docs").send().await;
+    resp.assert_status(200);
+    assert!(resp.text.contains("swagger-ui"), "Swagger UI page");
+
+    let resp = app.get("/").send().await;
+    assert!(resp.status.is_redirection());
+    assert_eq!(resp.headers["location"], "/docs");
+}
