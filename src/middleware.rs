@@ -41,15 +41,18 @@ impl AllowTable {
 
     fn allow(&self, path: &str) -> Option<String> {
         let parts: Vec<&str> = path.split('/').collect();
-        self.routes
-            .iter()
-            .find(|(segments, _)| {
+        let matches = |exact: bool| {
+            self.routes.iter().find(|(segments, _)| {
                 segments.len() == parts.len()
                     && segments
                         .iter()
                         .zip(&parts)
-                        .all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()))
+                        .all(|(s, p)| s == p || (!exact && s.starts_with('{') && !p.is_empty()))
             })
+        };
+        // A literal route (`/invitations/lookup`) wins over a template (`/invitations/{id}`).
+        matches(true)
+            .or_else(|| matches(false))
             .map(|(_, allow)| allow.clone())
     }
 }

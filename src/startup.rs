@@ -12,12 +12,17 @@ use poem_openapi::{ContactObject, OpenApiService};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    api::{health::HealthApi, invitations::InvitationsApi},
+    api::{
+        acceptance::AcceptanceApi, health::HealthApi, invitations::InvitationsApi,
+        members::MembersApi,
+    },
     auth::{AuthState, JwtVerifier},
     config::Config,
     db,
+    mail::Mailer,
     middleware::{AllowTable, envelope},
     service::invitations::InvitationService,
+    worker::{Worker, WorkerConfig},
 };
 
 /// Everything a running app shares.
@@ -28,7 +33,7 @@ pub struct AppState {
     pub invitation_ttl: Duration,
 }
 
-type Apis = (HealthApi, InvitationsApi);
+type Apis = (HealthApi, InvitationsApi, AcceptanceApi, MembersApi);
 
 /// The OpenAPI service: operations, spec and Swagger UI.
 pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -38,6 +43,12 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
         },
         InvitationsApi {
             service: InvitationService::new(state.db.clone(), state.invitation_ttl),
+        },
+        AcceptanceApi {
+            service: InvitationService::new(state.db.clone(), state.invitation_ttl),
+        },
+        MembersApi {
+            db: state.db.clone(),
         },
     );
     OpenApiService::new(apis, "Voke Invitations API", env!("CARGO_PKG_VERSION"))
@@ -121,6 +132,7 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
 pub struct Application {
     acceptor: TcpAcceptor,
     state: AppState,
+    worker: Worker,
 }
 
 impl Application {
@@ -129,6 +141,16 @@ impl Application {
         let db = db::connect(config.database_url.expose()).await?;
         migrate(&db).await?;
         let verifier = Arc::new(JwtVerifier::from_config(config)?);
+        let mailer = Mailer::from_config(&config.mail)?;
+        if matches!(mailer, Mailer::Log) {
+            tracing::warn!("SMTP_URL is not set: invitation emails are written to the log");
+        }
+        let worker = Worker::new(
+            db.clone(),
+            mailer,
+            config.mail.accept_url.clone(),
+            WorkerConfig::default(),
+        );
         let acceptor = TcpListener::bind(config.bind_addr).into_acceptor().await?;
         Ok(Self {
             acceptor,
@@ -137,6 +159,7 @@ impl Application {
                 verifier,
                 invitation_ttl: config.invitation_ttl,
             },
+            worker,
         })
     }
 
@@ -152,16 +175,25 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGINT/SIGTERM (or `shutdown` resolves), finishing in-flight requests,
-    /// then closes the pool.
+    /// Serves until `shutdown` resolves (SIGINT/SIGTERM in `serve`), finishing in-flight
+    /// requests, then stops the background worker and closes the pool.
     pub async fn run_until_stopped(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
         let app = build_app(self.state.clone());
-        Server::new_with_acceptor(self.acceptor)
+        let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+        let invitations = InvitationService::new(self.state.db.clone(), self.state.invitation_ttl);
+        let worker = tokio::spawn(self.worker.run(invitations, stopped));
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
-            .await?;
+            .await;
+        // The worker finishes the message it is sending, then stops.
+        let _ = stop_worker.send(true);
+        if let Err(e) = worker.await {
+            tracing::error!(error = %e, "background worker ended abnormally");
+        }
+        served?;
         self.state.db.close().await?;
         tracing::info!("stopped");
         Ok(())

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_invitation;
 mod m20261126_000002_create_organization_member;
+mod m20261126_000003_create_email_outbox;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_invitation::Migration),
             Box::new(m20261126_000002_create_organization_member::Migration),
+            Box::new(m20261126_000003_create_email_outbox::Migration),
         ]
     }
 }

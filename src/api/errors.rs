@@ -97,6 +97,46 @@ pub const E409_CREATE: (u16, &str) = (
     "`ALREADY_A_MEMBER`: the email belongs to a member of the organization; `CONFLICT`: a \
      pending, unexpired invitation already exists for this email.",
 );
+pub const E403_ORG_MEMBER: (u16, &str) = (
+    403,
+    "`ORG_CONTEXT_REQUIRED`: no `x-org-id` header; `ORG_MEMBERSHIP_REQUIRED`: the caller is not \
+     a member of that organization.",
+);
+pub const E400_TOKEN: (u16, &str) = (
+    400,
+    "`INVITATION_TOKEN_MISSING`: no token, or an empty one; `VALIDATION_ERROR`: a malformed \
+     body or a token that is not a string.",
+);
+pub const E403_TOKEN: (u16, &str) = (403, "`INVITATION_EXPIRED`: the invitation has expired.");
+pub const E403_TOKEN_ACCEPT: (u16, &str) = (
+    403,
+    "`INVITATION_EXPIRED`: the invitation has expired; `INVITATION_EMAIL_MISMATCH`: the \
+     caller's `email` claim is absent or differs from the invited email (the invitation stays \
+     usable).",
+);
+pub const E404_TOKEN: (u16, &str) = (
+    404,
+    "`INVITATION_NOT_FOUND`: the token is unknown, or its invitation was revoked or declined.",
+);
+pub const E409_TOKEN: (u16, &str) = (
+    409,
+    "`INVITATION_ALREADY_ACCEPTED`: the invitation has already been accepted.",
+);
+pub const E409_ACCEPT: (u16, &str) = (
+    409,
+    "`INVITATION_ALREADY_ACCEPTED`: the invitation has already been accepted; \
+     `ALREADY_A_MEMBER`: the caller (or the invited email) is already a member.",
+);
+pub const E400_RESEND: (u16, &str) = (
+    400,
+    "`INVALID_UUID`: the path id or the `x-org-id` header is not a UUID; `BAD_REQUEST`: the \
+     invitation is neither pending nor expired.",
+);
+pub const E409_RESEND: (u16, &str) = (
+    409,
+    "`ALREADY_A_MEMBER`: the email now belongs to a member; `CONFLICT`: another pending \
+     invitation exists for this email.",
+);
 pub const E413: (u16, &str) = (413, "`PAYLOAD_TOO_LARGE`: the body is over 64 KiB.");
 pub const E415: (u16, &str) = (
     415,

@@ -12,8 +12,9 @@ use super::{
     ApiTags,
     body::{FromJsonBody, JsonBody, optional_enum, required_string},
     errors::{
-        E400_REVOKE, E400_UUID, E400_VALIDATION, E401, E403_ORG_ADMIN, E404_INVITATION,
-        E409_CREATE, E413, E415, E500, E503, ErrorResponse, error_set,
+        E400_RESEND, E400_REVOKE, E400_UUID, E400_VALIDATION, E401, E403_ORG_ADMIN,
+        E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E500, E503, ErrorResponse,
+        error_set,
     },
     types::{InvitationStatus, MessageResponse, NullableTimestamp, PageMeta, Role, Timestamp},
 };
@@ -170,13 +171,14 @@ pub enum CreateInvitationResponse {
 error_set!(ListErrors: [E400_VALIDATION, E401, E403_ORG_ADMIN, E500, E503]);
 error_set!(CreateErrors: [E400_VALIDATION, E401, E403_ORG_ADMIN, E409_CREATE, E413, E415, E500, E503]);
 error_set!(GetErrors: [E400_UUID, E401, E403_ORG_ADMIN, E404_INVITATION, E500, E503]);
+error_set!(ResendErrors: [E400_RESEND, E401, E403_ORG_ADMIN, E404_INVITATION, E409_RESEND, E500, E503]);
 error_set!(RevokeErrors: [E400_REVOKE, E401, E403_ORG_ADMIN, E404_INVITATION, E500, E503]);
 
-fn default_page() -> i64 {
+pub(crate) fn default_page() -> i64 {
     1
 }
 
-fn default_limit() -> i64 {
+pub(crate) fn default_limit() -> i64 {
     20
 }
 
@@ -333,5 +335,32 @@ impl InvitationsApi {
         Ok(RevokeInvitationResponse::Ok(Json(MessageResponse {
             message: "Invitation revoked".to_owned(),
         })))
+    }
+
+    /// Resend an invitation
+    ///
+    /// Issues a new token (the old one stops working), sets `expiresAt` to now plus the TTL,
+    /// makes the invitation `PENDING` again and queues a new email. Allowed for `PENDING` and
+    /// `EXPIRED` invitations. Requires `ORG_ADMIN` (or super admin).
+    #[oai(
+        path = "/invitations/:id/resend",
+        method = "post",
+        operation_id = "resendInvitation"
+    )]
+    async fn resend(
+        &self,
+        auth: OrgAdmin,
+        /// The organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<Uuid>,
+        /// The invitation's id.
+        id: Path<Uuid>,
+    ) -> Result<InvitationResponse, ErrorResponse<ResendErrors>> {
+        let ctx = auth.0;
+        let invitation = self
+            .service
+            .resend(ctx.organization_id, id.0, &ctx.caller.user_id)
+            .await?;
+        Ok(InvitationResponse::Ok(Json(invitation.into())))
     }
 }

@@ -1,9 +1,11 @@
 //! The HTTP API: one file per resource with its wire types and thin handlers.
 
+pub mod acceptance;
 pub mod body;
 pub mod errors;
 pub mod health;
 pub mod invitations;
+pub mod members;
 pub mod types;
 
 use poem_openapi::Tags;
@@ -13,6 +15,8 @@ use poem_openapi::Tags;
 pub enum ApiTags {
     /// Invite people to an organization and manage those invitations.
     Invitations,
+    /// The members of an organization.
+    Members,
     /// Liveness and readiness probes.
     Operations,
 }

@@ -1,5 +1,6 @@
 //! SeaORM entities: the database's view of the data. Never exposed in the API spec.
 
+pub mod email_outbox;
 pub mod invitation;
 pub mod organization_member;
 

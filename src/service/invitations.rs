@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{
     entity::{InvitationStatus, OrgRole, invitation},
     error::{ApiError, CONFLICT_PENDING_EXISTS},
-    service::{begin_write, members, normalize_email, now},
+    service::{begin_write, members, normalize_email, now, outbox, tokens},
 };
 
 /// An invitation as the API reports it: the stored row with its effective status.
@@ -88,6 +88,7 @@ impl InvitationService {
             .filter(invitation::Column::ExpiresAt.lte(now))
             .exec(&txn)
             .await?;
+        let token = tokens::generate();
         let model = invitation::Model {
             id: Uuid::now_v7(),
             organization_id,
@@ -95,7 +96,7 @@ impl InvitationService {
             role,
             status: InvitationStatus::Pending,
             invited_by: invited_by.to_owned(),
-            token_hash: None,
+            token_hash: Some(tokens::hash(&token)),
             expires_at: now + self.ttl,
             accepted_at: None,
             created_at: now,
@@ -111,9 +112,35 @@ impl InvitationService {
             }
             Err(e) => return Err(e.into()),
         }
+        outbox::enqueue(&txn, model.id, &model.email, &token).await?;
         txn.commit().await?;
         tracing::info!(invitation = %model.id, "invitation created");
         Ok(Invitation::at(model, now))
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn ttl(&self) -> chrono::Duration {
+        self.ttl
+    }
+
+    /// Rewrites every pending invitation past its expiry to `EXPIRED` in one statement. Safe to
+    /// run on several instances at once, and idempotent: returns how many rows it changed.
+    pub async fn expire_due(&self) -> Result<u64, ApiError> {
+        let now = now();
+        let result = invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::Status,
+                Expr::value(InvitationStatus::Expired),
+            )
+            .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
+            .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
+            .filter(invitation::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
     }
 
     /// One page of the organization's invitations, newest first, and the total matching.
@@ -183,6 +210,7 @@ impl InvitationService {
             .exec(&self.db)
             .await?;
         if result.rows_affected == 1 {
+            outbox::cancel_pending(&self.db, id).await?;
             tracing::info!("invitation revoked");
             return Ok(());
         }

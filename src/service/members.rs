@@ -26,6 +26,20 @@ pub async fn role_of(
     )
 }
 
+/// Like [`role_of`], inside a transaction.
+pub async fn role_of_in(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    user_id: &str,
+) -> Result<Option<OrgRole>, ApiError> {
+    Ok(
+        member::Entity::find_by_id((organization_id, user_id.to_owned()))
+            .one(db)
+            .await?
+            .map(|m| m.role),
+    )
+}
+
 /// True when the (normalised) email belongs to a member of the organization.
 pub async fn email_is_member(
     db: &impl ConnectionTrait,

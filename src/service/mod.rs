@@ -1,7 +1,10 @@
 //! Business rules and SeaORM queries. No poem types in any signature.
 
+pub mod acceptance;
 pub mod invitations;
 pub mod members;
+pub mod outbox;
+pub mod tokens;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::{

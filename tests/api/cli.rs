@@ -168,11 +168,11 @@ async fn migrate_status_down_and_up_work_from_the_command_line() {
     let env = [("DATABASE_URL", url.as_str())];
     stdout(&bin(&["migrate", "up"], &env));
     let status = stdout(&bin(&["migrate", "status"], &env));
-    assert_eq!(status.matches("Applied").count(), 2, "{status}");
+    assert_eq!(status.matches("Applied").count(), 3, "{status}");
     stdout(&bin(&["migrate", "down"], &env));
     let status = stdout(&bin(&["migrate", "status"], &env));
     assert_eq!(status.matches("Pending").count(), 1, "{status}");
     stdout(&bin(&["migrate"], &env));
     let status = stdout(&bin(&["migrate", "status"], &env));
-    assert_eq!(status.matches("Applied").count(), 2, "{status}");
+    assert_eq!(status.matches("Applied").count(), 3, "{status}");
 }

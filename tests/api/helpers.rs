@@ -388,3 +388,60 @@ pub async fn call_endpoint(ep: impl Endpoint, req: poem::Request) -> poem::Respo
         Err(err) => err.into_response(),
     }
 }
+
+impl TestApp {
+    /// The token of the invitation's newest undelivered email (tests stand in for the mailbox).
+    pub async fn outbox_token(&self, invitation_id: &str) -> String {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        use voke_invitations::entity::email_outbox as outbox;
+        let id = Uuid::parse_str(invitation_id).expect("uuid");
+        outbox::Entity::find()
+            .filter(outbox::Column::InvitationId.eq(id))
+            .order_by_desc(outbox::Column::CreatedAt)
+            .order_by_desc(outbox::Column::Id)
+            .one(&self.db)
+            .await
+            .expect("query outbox")
+            .and_then(|m| m.token)
+            .expect("an undelivered email with a token")
+    }
+
+    /// Every outbox row, oldest first.
+    pub async fn outbox(&self) -> Vec<voke_invitations::entity::email_outbox::Model> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        use voke_invitations::entity::email_outbox as outbox;
+        outbox::Entity::find()
+            .order_by_asc(outbox::Column::CreatedAt)
+            .order_by_asc(outbox::Column::Id)
+            .all(&self.db)
+            .await
+            .expect("query outbox")
+    }
+
+    /// A delivery worker for this app's database, sending through `smtp_url`, retrying at
+    /// once (no backoff) so tests need no sleeps.
+    pub fn worker(&self, smtp_url: &str, max_attempts: i32) -> voke_invitations::worker::Worker {
+        use voke_invitations::{config::MailConfig, config::Secret, mail::Mailer, worker};
+        let mailer = Mailer::from_config(&MailConfig {
+            smtp_url: Some(Secret::new(smtp_url)),
+            from: "Voke <no-reply@voke.example>".into(),
+            accept_url: "https://app.voke.example/auth/accept-invite".into(),
+        })
+        .expect("mailer");
+        worker::Worker::new(
+            self.db.clone(),
+            mailer,
+            "https://app.voke.example/auth/accept-invite".into(),
+            worker::WorkerConfig {
+                base_backoff: Duration::ZERO,
+                max_attempts,
+                ..worker::WorkerConfig::default()
+            },
+        )
+    }
+
+    /// The invitations service of this app.
+    pub fn invitations(&self) -> service::invitations::InvitationService {
+        service::invitations::InvitationService::new(self.db.clone(), Duration::from_secs(3600))
+    }
+}

@@ -4,10 +4,13 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod email;
 mod envelope;
 mod helpers;
 mod invitations;
+mod lifecycle;
 mod list;
 mod migrations;
+mod smtp_server;
 mod socket;
 mod spec;

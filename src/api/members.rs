@@ -1,0 +1,109 @@
+//! `/api/v1/members`: an organization's memberships.
+
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Header, Query},
+    payload::Json,
+};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    errors::{E400_VALIDATION, E401, E403_ORG_MEMBER, E500, E503, ErrorResponse, error_set},
+    types::{PageMeta, Role, Timestamp},
+};
+use crate::{auth::OrgMember, entity::organization_member as member, service::members};
+
+/// A user's membership in an organization.
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "Member", rename_all = "camelCase")]
+pub struct MemberDto {
+    /// The organization.
+    pub organization_id: Uuid,
+    /// The member's user id (the `sub` of their tokens).
+    pub user_id: String,
+    /// The member's email, lower-cased.
+    pub email: String,
+    /// The member's role in the organization.
+    pub role: Role,
+    /// When the membership was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+impl From<member::Model> for MemberDto {
+    fn from(m: member::Model) -> Self {
+        Self {
+            organization_id: m.organization_id,
+            user_id: m.user_id,
+            email: m.email,
+            role: m.role.into(),
+            created_at: Timestamp(m.created_at),
+            updated_at: Timestamp(m.updated_at),
+        }
+    }
+}
+
+/// One page of members.
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "MemberPage")]
+pub struct MemberPage {
+    /// The members on this page, oldest membership first.
+    pub data: Vec<MemberDto>,
+    /// Paging information.
+    pub meta: PageMeta,
+}
+
+/// A page of members.
+#[derive(ApiResponse)]
+pub enum ListMembersResponse {
+    /// The requested page and its paging information.
+    #[oai(status = 200)]
+    Ok(Json<MemberPage>),
+}
+
+error_set!(ListMembersErrors: [E400_VALIDATION, E401, E403_ORG_MEMBER, E500, E503]);
+
+/// The members resource.
+pub struct MembersApi {
+    pub db: DatabaseConnection,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Members")]
+impl MembersApi {
+    /// List members
+    ///
+    /// Lists the organization's members, oldest membership first (then by user id), one page
+    /// at a time. Any member of the organization (or a super admin) may list them.
+    #[oai(path = "/members", method = "get", operation_id = "listMembers")]
+    async fn list(
+        &self,
+        auth: OrgMember,
+        /// The organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<Uuid>,
+        /// Page number, starting at 1.
+        #[oai(
+            default = "super::invitations::default_page",
+            validator(minimum(value = "1"), maximum(value = "2147483647"))
+        )]
+        page: Query<i64>,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "super::invitations::default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i64>,
+    ) -> Result<ListMembersResponse, ErrorResponse<ListMembersErrors>> {
+        let page = u32::try_from(page.0).unwrap_or(1);
+        let limit = u32::try_from(limit.0).unwrap_or(20);
+        let (items, total) =
+            members::list(&self.db, auth.0.organization_id, page.into(), limit.into()).await?;
+        Ok(ListMembersResponse::Ok(Json(MemberPage {
+            data: items.into_iter().map(Into::into).collect(),
+            meta: PageMeta::new(page, limit, total),
+        })))
+    }
+}

@@ -1,0 +1,230 @@
+//! Rendering and sending the invitation email: SMTP with lettre, or the log in development.
+
+use std::time::Duration;
+
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart},
+    transport::smtp::{
+        authentication::Credentials,
+        client::{Tls, TlsParameters},
+    },
+};
+
+use crate::config::{ConfigError, MailConfig};
+
+/// What an invitation email says.
+#[derive(Clone, Debug)]
+pub struct InvitationEmail {
+    pub to: String,
+    pub organization_id: String,
+    pub role: String,
+    pub invited_by: String,
+    pub expires_at: String,
+    pub link: String,
+}
+
+impl InvitationEmail {
+    pub fn subject(&self) -> String {
+        format!(
+            "You are invited to join organization {} on Voke",
+            self.organization_id
+        )
+    }
+
+    pub fn text(&self) -> String {
+        format!(
+            "Hello,\n\n{inviter} invited you to join the Voke organization {org} as {role}.\n\n\
+             Accept the invitation here:\n{link}\n\n\
+             The invitation expires at {expires}. If you did not expect it, ignore this email.\n",
+            inviter = self.invited_by,
+            org = self.organization_id,
+            role = self.role,
+            link = self.link,
+            expires = self.expires_at,
+        )
+    }
+
+    pub fn html(&self) -> String {
+        format!(
+            "<!doctype html>\n<html><body>\n<p>Hello,</p>\n\
+             <p>{inviter} invited you to join the Voke organization <strong>{org}</strong> as \
+             <strong>{role}</strong>.</p>\n\
+             <p><a href=\"{link}\">Accept the invitation</a></p>\n\
+             <p>The invitation expires at {expires}. If you did not expect it, ignore this \
+             email.</p>\n</body></html>\n",
+            inviter = escape_html(&self.invited_by),
+            org = escape_html(&self.organization_id),
+            role = escape_html(&self.role),
+            link = escape_html(&self.link),
+            expires = escape_html(&self.expires_at),
+        )
+    }
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn escape_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Where invitation emails go.
+#[derive(Clone)]
+pub enum Mailer {
+    /// A real SMTP server.
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    /// Development: the whole message, link included, is written to the log.
+    Log,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Smtp { from, .. } => write!(f, "Mailer::Smtp(from {from})"),
+            Self::Log => f.write_str("Mailer::Log"),
+        }
+    }
+}
+
+impl Mailer {
+    /// Builds the mailer from `SMTP_URL` and `MAIL_FROM`.
+    pub fn from_config(config: &MailConfig) -> Result<Self, ConfigError> {
+        let from: Mailbox = config.from.parse().map_err(|e| ConfigError {
+            variable: "MAIL_FROM",
+            reason: format!("not a mailbox: {e}"),
+        })?;
+        let Some(url) = &config.smtp_url else {
+            return Ok(Self::Log);
+        };
+        let transport = smtp_transport(url.expose()).map_err(|reason| ConfigError {
+            variable: "SMTP_URL",
+            reason,
+        })?;
+        Ok(Self::Smtp { transport, from })
+    }
+
+    /// Delivers one message; the error text is what the outbox records.
+    pub async fn send(&self, email: &InvitationEmail) -> Result<(), String> {
+        match self {
+            Self::Log => {
+                tracing::info!(
+                    to = %email.to,
+                    subject = %email.subject(),
+                    link = %email.link,
+                    "development mode: invitation email (SMTP_URL is not set)\n{}",
+                    email.text()
+                );
+                Ok(())
+            }
+            Self::Smtp { transport, from } => {
+                let to: Mailbox = email
+                    .to
+                    .parse()
+                    .map_err(|e| format!("invalid recipient {}: {e}", email.to))?;
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(email.subject())
+                    .multipart(MultiPart::alternative_plain_html(
+                        email.text(),
+                        email.html(),
+                    ))
+                    .map_err(|e| format!("cannot build message: {e}"))?;
+                transport
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("SMTP delivery failed: {e}"))
+            }
+        }
+    }
+}
+
+/// `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it; `?tls=none` never,
+/// `?tls=required` always) or `smtps://…` (implicit TLS).
+fn smtp_transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("no host")?
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let tls_mode = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let params = || TlsParameters::new(host.clone()).map_err(|e| format!("TLS setup: {e}"));
+    let (tls, default_port) = match (url.scheme(), tls_mode.as_deref()) {
+        ("smtps", _) => (Tls::Wrapper(params()?), 465),
+        ("smtp", None | Some("opportunistic")) => (Tls::Opportunistic(params()?), 25),
+        ("smtp", Some("required")) => (Tls::Required(params()?), 587),
+        ("smtp", Some("none")) => (Tls::None, 25),
+        (scheme, mode) => {
+            return Err(format!(
+                "unsupported scheme `{scheme}` or tls mode {mode:?}; use smtp:// or smtps://"
+            ));
+        }
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(url.port().unwrap_or(default_port))
+        .tls(tls)
+        .timeout(Some(Duration::from_secs(15)));
+    if !url.username().is_empty() {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        builder = builder.credentials(Credentials::new(
+            decode(url.username()),
+            decode(url.password().unwrap_or_default()),
+        ));
+    }
+    Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_everything_it_interpolates() {
+        let email = InvitationEmail {
+            to: "a@example.com".into(),
+            organization_id: "org".into(),
+            role: "VIEWER".into(),
+            invited_by: "<script>alert('x')</script>".into(),
+            expires_at: "2026-12-03T10:00:00.000Z".into(),
+            link: "http://x/accept?token=a&b=\"c\"".into(),
+        };
+        let html = email.html();
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+        assert!(html.contains("token=a&amp;b=&quot;c&quot;"));
+        assert!(email.text().contains(&email.link));
+    }
+
+    // The transport's connection pool spawns onto the Tokio runtime.
+    #[tokio::test]
+    async fn smtp_urls_are_validated() {
+        assert!(smtp_transport("smtp://localhost:2525").is_ok());
+        assert!(smtp_transport("smtps://user:p%40ss@mail.example.com").is_ok());
+        assert!(smtp_transport("smtp://localhost?tls=none").is_ok());
+        assert!(smtp_transport("http://localhost").is_err());
+        assert!(smtp_transport("not a url").is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! A small SMTP server speaking the protocol over TCP, for delivery tests: it can refuse the
+//! first N messages with a temporary failure, or refuse every message permanently.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::TcpListener,
+};
+
+/// One accepted message.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+    pub auth: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    received: Vec<Received>,
+    refused: usize,
+}
+
+/// How the server treats messages.
+#[derive(Clone, Copy, Debug)]
+pub enum Behaviour {
+    Accept,
+    /// Answer `451` to the first N messages, then accept.
+    RefuseFirst(usize),
+    /// Answer `550` to every message.
+    RefuseAll,
+}
+
+pub struct SmtpServer {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl SmtpServer {
+    pub async fn start(behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let _ = session(socket, state, behaviour).await;
+                });
+            }
+        });
+        Self { addr, state }
+    }
+
+    /// `smtp://127.0.0.1:PORT` (no TLS offered, so none is used).
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().expect("lock").received.clone()
+    }
+
+    pub fn refused(&self) -> usize {
+        self.state.lock().expect("lock").refused
+    }
+}
+
+async fn session(
+    socket: tokio::net::TcpStream,
+    state: Arc<Mutex<State>>,
+    behaviour: Behaviour,
+) -> std::io::Result<()> {
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write.write_all(b"220 test.local ESMTP ready\r\n").await?;
+    let (mut from, mut to, mut auth) = (String::new(), Vec::new(), None);
+    while let Some(line) = lines.next_line().await? {
+        let upper = line.to_uppercase();
+        let reply: String = if upper.starts_with("EHLO") {
+            "250-test.local\r\n250-AUTH PLAIN\r\n250 8BITMIME\r\n".into()
+        } else if upper.starts_with("HELO") {
+            "250 test.local\r\n".into()
+        } else if upper.starts_with("AUTH PLAIN") {
+            auth = Some(line[10..].trim().to_owned());
+            "235 2.7.0 authenticated\r\n".into()
+        } else if upper.starts_with("MAIL FROM:") {
+            from = line[10..].trim().to_owned();
+            to.clear();
+            "250 2.1.0 ok\r\n".into()
+        } else if upper.starts_with("RCPT TO:") {
+            let mut st = state.lock().expect("lock");
+            match behaviour {
+                Behaviour::RefuseAll => {
+                    st.refused += 1;
+                    "550 5.1.1 mailbox unavailable\r\n".into()
+                }
+                Behaviour::RefuseFirst(n) if st.refused < n => {
+                    st.refused += 1;
+                    "451 4.3.0 try again later\r\n".into()
+                }
+                _ => {
+                    to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                    "250 2.1.5 ok\r\n".into()
+                }
+            }
+        } else if upper == "DATA" {
+            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+            let mut data = String::new();
+            while let Some(l) = lines.next_line().await? {
+                if l == "." {
+                    break;
+                }
+                data.push_str(l.strip_prefix('.').unwrap_or(&l));
+                data.push('\n');
+            }
+            state.lock().expect("lock").received.push(Received {
+                from: from.clone(),
+                to: to.clone(),
+                data,
+                auth: auth.clone(),
+            });
+            "250 2.0.0 queued\r\n".into()
+        } else if upper == "QUIT" {
+            write.write_all(b"221 2.0.0 bye\r\n").await?;
+            return Ok(());
+        } else if upper.starts_with("RSET") || upper.starts_with("NOOP") {
+            "250 2.0.0 ok\r\n".into()
+        } else {
+            "502 5.5.2 command not recognized\r\n".into()
+        };
+        write.write_all(reply.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+/// Undoes quoted-printable soft line breaks and escapes (enough for our ASCII messages).
+pub fn decode_qp(raw: &str) -> String {
+    let joined = raw.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The token in the message's accept link.
+pub fn token_in(message: &str) -> Option<String> {
+    let decoded = decode_qp(message);
+    let start = decoded.find("token=")? + "token=".len();
+    let token: String = decoded[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (!token.is_empty()).then_some(token)
+}
