@@ -20,6 +20,7 @@ use crate::{
     config::{Config, ConfigError, DEVELOPMENT_JWT_SECRET, JwtKey},
     entity::OrgRole,
     error::ApiError,
+    routes::RouteTable,
     service,
 };
 
@@ -178,6 +179,14 @@ impl JwtVerifier {
 pub struct AuthState {
     pub verifier: Arc<JwtVerifier>,
     pub db: DatabaseConnection,
+    /// For rejecting unknown query parameters once the caller is known to be allowed in.
+    pub routes: Arc<RouteTable>,
+}
+
+/// Rejects query parameters the operation does not define. Public operations call it from the
+/// handler; protected ones get it from their security checker, after every auth check.
+pub fn check_query(req: &Request) -> Result<(), ApiError> {
+    auth_state(req)?.routes.check_query(req)
 }
 
 fn auth_state(req: &Request) -> Result<&AuthState, ApiError> {
@@ -222,7 +231,9 @@ pub struct OrgAdmin(pub OrgContext);
 pub struct OrgMember(pub OrgContext);
 
 async fn check_caller(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    Ok(auth_state(req)?.verifier.verify(&bearer.token)?)
+    let caller = auth_state(req)?.verifier.verify(&bearer.token)?;
+    check_query(req)?;
+    Ok(caller)
 }
 
 async fn check_org_admin(req: &Request, bearer: Bearer) -> poem::Result<OrgContext> {
@@ -230,11 +241,14 @@ async fn check_org_admin(req: &Request, bearer: Bearer) -> poem::Result<OrgConte
     if ctx.role != OrgRole::OrgAdmin {
         return Err(ApiError::InsufficientOrgPermissions.into());
     }
+    check_query(req)?;
     Ok(ctx)
 }
 
 async fn check_org_member(req: &Request, bearer: Bearer) -> poem::Result<OrgContext> {
-    Ok(org_context(req, &bearer).await?)
+    let ctx = org_context(req, &bearer).await?;
+    check_query(req)?;
+    Ok(ctx)
 }
 
 async fn org_context(req: &Request, bearer: &Bearer) -> Result<OrgContext, ApiError> {

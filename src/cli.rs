@@ -118,7 +118,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             } else {
                 startup::openapi_json()
             };
-            println!("{spec}");
+            // Already newline-terminated: these are the committed file's exact bytes.
+            print!("{spec}");
             Ok(())
         }
         Command::Token {

@@ -380,6 +380,12 @@ fn humanize(reason: &str) -> String {
     if reason.contains("\"string_uuid\"") {
         return "must be a UUID".to_owned();
     }
+    if reason.starts_with("pattern(") && reason.contains(r"[^\x00]*$") {
+        return "must not contain NUL characters".to_owned();
+    }
+    if reason.starts_with("pattern(") {
+        return "has an invalid format".to_owned();
+    }
     if reason.starts_with("email") {
         return "must be a valid email address".to_owned();
     }

@@ -13,6 +13,7 @@ pub mod entity;
 pub mod error;
 pub mod mail;
 pub mod middleware;
+pub mod routes;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -10,57 +10,18 @@ use poem::{
     http::{Method, header},
 };
 
-use crate::error::{ApiError, from_poem_error};
+use crate::{
+    error::{ApiError, from_poem_error},
+    routes::RouteTable,
+};
 
 /// Bodies larger than this are refused with 413 before any handler sees them.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Which methods each documented path template accepts, for the `Allow` header of a 405.
-#[derive(Debug, Default)]
-pub struct AllowTable {
-    routes: Vec<(Vec<String>, String)>,
-}
-
-impl AllowTable {
-    /// Reads the path templates (`/api/v1/invitations/{id}`) and their methods from the spec.
-    pub fn from_spec(spec: &serde_json::Value) -> Self {
-        let mut routes = Vec::new();
-        if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
-            for (template, item) in paths {
-                let mut methods: Vec<String> = item
-                    .as_object()
-                    .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
-                    .unwrap_or_default();
-                methods.sort();
-                let segments = template.split('/').map(str::to_owned).collect();
-                routes.push((segments, methods.join(", ")));
-            }
-        }
-        Self { routes }
-    }
-
-    fn allow(&self, path: &str) -> Option<String> {
-        let parts: Vec<&str> = path.split('/').collect();
-        let matches = |exact: bool| {
-            self.routes.iter().find(|(segments, _)| {
-                segments.len() == parts.len()
-                    && segments
-                        .iter()
-                        .zip(&parts)
-                        .all(|(s, p)| s == p || (!exact && s.starts_with('{') && !p.is_empty()))
-            })
-        };
-        // A literal route (`/invitations/lookup`) wins over a template (`/invitations/{id}`).
-        matches(true)
-            .or_else(|| matches(false))
-            .map(|(_, allow)| allow.clone())
-    }
-}
-
 /// Wraps the whole application.
 pub async fn envelope<E: Endpoint<Output = Response>>(
     ep: Arc<E>,
-    allow: Arc<AllowTable>,
+    routes: Arc<RouteTable>,
     mut req: Request,
 ) -> poem::Result<Response> {
     let started = Instant::now();
@@ -82,7 +43,7 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
                 Ok(Err(err)) => {
                     let mut api = from_poem_error(err, method.as_str(), &path);
                     if let ApiError::MethodNotAllowed { allow: a } = &mut api {
-                        *a = allow.allow(&path);
+                        *a = routes.allow(&path);
                     }
                     api.as_response()
                 }

@@ -8,7 +8,7 @@ use poem::{
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     web::Redirect,
 };
-use poem_openapi::{ContactObject, OpenApiService};
+use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -20,7 +20,8 @@ use crate::{
     config::Config,
     db,
     mail::Mailer,
-    middleware::{AllowTable, envelope},
+    middleware::envelope,
+    routes::RouteTable,
     service::invitations::InvitationService,
     worker::{Worker, WorkerConfig},
 };
@@ -52,7 +53,6 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
         },
     );
     OpenApiService::new(apis, "Voke Invitations API", env!("CARGO_PKG_VERSION"))
-        .summary("Invite people to Voke organizations")
         .description(
             "Organization invitations for Voke. Authenticate with a bearer JWT; \
              organization-scoped operations also take the `x-org-id` header. Every error \
@@ -60,27 +60,32 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
              `details`.",
         )
         .contact(ContactObject::new().name("Voke"))
-        .license("MIT")
+        .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
+        // Relative, so Swagger UI and generated clients call whichever host serves the spec.
+        .server(ServerObject::new("/"))
 }
 
-/// The spec as served at `/openapi.json`, without any database.
+/// The spec exactly as served at `/openapi.json` (and committed as `openapi/openapi.json`),
+/// built without any database.
 pub fn openapi_json() -> String {
     let state = AppState {
         db: DatabaseConnection::default(),
         verifier: Arc::new(spec_only_verifier()),
         invitation_ttl: Duration::from_secs(1),
     };
-    api_service(&state).spec()
+    crate::api::spec::finalize(&api_service(&state).spec())
 }
 
-/// The spec as YAML.
+/// The same document as YAML.
 pub fn openapi_yaml() -> String {
-    let state = AppState {
-        db: DatabaseConnection::default(),
-        verifier: Arc::new(spec_only_verifier()),
-        invitation_ttl: Duration::from_secs(1),
-    };
-    api_service(&state).spec_yaml()
+    to_yaml(&openapi_json())
+}
+
+fn to_yaml(json: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .and_then(|v| serde_yaml::to_string(&v).ok())
+        .unwrap_or_default()
 }
 
 fn spec_only_verifier() -> JwtVerifier {
@@ -91,9 +96,9 @@ fn spec_only_verifier() -> JwtVerifier {
 /// The whole HTTP application, wrapped in the envelope middleware.
 pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static {
     let service = api_service(&state);
-    let spec = service.spec();
-    let spec_yaml = service.spec_yaml();
-    let allow = Arc::new(AllowTable::from_spec(
+    let spec = crate::api::spec::finalize(&service.spec());
+    let spec_yaml = to_yaml(&spec);
+    let routes = Arc::new(RouteTable::from_spec(
         &serde_json::from_str(&spec).unwrap_or_default(),
     ));
     let ui = service.swagger_ui();
@@ -123,9 +128,10 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
     let auth = AuthState {
         verifier: state.verifier.clone(),
         db: state.db.clone(),
+        routes: routes.clone(),
     };
     let route = Arc::new(route.data(auth));
-    make(move |req| envelope(route.clone(), allow.clone(), req))
+    make(move |req| envelope(route.clone(), routes.clone(), req))
 }
 
 /// A configured, bound, migrated application ready to serve.

@@ -1,5 +1,6 @@
 //! The invitee's side: look an invitation up by its token, accept it, or decline it.
 
+use poem::Request;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -13,10 +14,10 @@ use super::{
     },
     invitations::InvitationDto,
     members::MemberDto,
-    types::{InvitationStatus, MessageResponse, Role, Timestamp},
+    types::{InvitationStatus, MessageResponse, Role, Timestamp, TokenParam},
 };
 use crate::{
-    auth::Authenticated,
+    auth::{Authenticated, check_query},
     error::ApiError,
     service::invitations::{Invitation, InvitationService},
 };
@@ -60,7 +61,7 @@ impl From<Invitation> for InvitationLookup {
 #[oai(rename = "InvitationTokenRequest")]
 pub struct TokenRequest {
     /// The token from the invitation link.
-    #[oai(validator(min_length = 1))]
+    #[oai(validator(min_length = 1, pattern = "^[A-Za-z0-9_-]+$"))]
     pub token: String,
 }
 
@@ -146,10 +147,12 @@ impl AcceptanceApi {
     )]
     async fn lookup(
         &self,
+        req: &Request,
         /// The token from the invitation link.
-        token: Query<Option<String>>,
+        token: Query<TokenParam>,
     ) -> Result<LookupResponse, ErrorResponse<LookupErrors>> {
-        let token = token_of(token.0.as_deref())?;
+        check_query(req)?;
+        let token = token_of(token.0.0.as_deref())?;
         let invitation = self.service.lookup(token).await?;
         Ok(LookupResponse::Ok(Json(invitation.into())))
     }
@@ -194,8 +197,10 @@ impl AcceptanceApi {
     )]
     async fn decline(
         &self,
+        req: &Request,
         body: JsonBody<TokenRequest>,
     ) -> Result<DeclineResponse, ErrorResponse<DeclineErrors>> {
+        check_query(req)?;
         let token = token_of(Some(&body.0.token))?;
         self.service.decline(token).await?;
         Ok(DeclineResponse::Ok(Json(MessageResponse {

@@ -16,7 +16,9 @@ use super::{
         E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E500, E503, ErrorResponse,
         error_set,
     },
-    types::{InvitationStatus, MessageResponse, NullableTimestamp, PageMeta, Role, Timestamp},
+    types::{
+        InvitationStatus, MessageResponse, Nullable, NullableTimestamp, PageMeta, Role, Timestamp,
+    },
 };
 use crate::{
     auth::OrgAdmin,
@@ -86,11 +88,11 @@ pub struct CreateInvitationRequest {
     /// lower-cased.
     #[oai(validator(
         max_length = 254,
-        pattern = r"^\s*[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+\s*$"
+        pattern = r"^[\t\n\x0b\x0c\r ]*[^@ \x00-\x1f\x7f-\x9f]+@[^@ \x00-\x1f\x7f-\x9f]+\.[^@ \x00-\x1f\x7f-\x9f]+[\t\n\x0b\x0c\r ]*$"
     ))]
     pub email: String,
     /// The role the invitee gets on acceptance; `VIEWER` when absent or `null`.
-    pub role: Option<Role>,
+    pub role: Nullable<Role>,
 }
 
 impl FromJsonBody for CreateInvitationRequest {
@@ -104,7 +106,10 @@ impl FromJsonBody for CreateInvitationRequest {
         }
         let role = optional_enum(body, "role", ROLES, &mut errors);
         match email {
-            Some(email) if errors.is_empty() => Ok(Self { email, role }),
+            Some(email) if errors.is_empty() => Ok(Self {
+                email,
+                role: Nullable(role),
+            }),
             _ => Err(errors),
         }
     }
@@ -116,11 +121,12 @@ const ROLES: &[(&str, Role)] = &[
     ("VIEWER", Role::Viewer),
 ];
 
-/// The check the `email` pattern in the spec describes: `local@domain.tld` after trimming, with
-/// no whitespace, control characters or second `@`.
+/// Exactly the check the `email` pattern in the spec describes: optional ASCII whitespace
+/// around `local@domain.tld`, whose parts contain no `@`, space or control character (C0 or C1).
 fn is_email(raw: &str) -> bool {
-    let bad = |c: char| c == '@' || c.is_whitespace() || c.is_control();
-    let Some((local, domain)) = raw.trim().split_once('@') else {
+    let trimmed = raw.trim_matches(|c| matches!(c, '\t' | '\n' | '\x0b' | '\x0c' | '\r' | ' '));
+    let bad = |c: char| c == '@' || c == ' ' || c.is_control();
+    let Some((local, domain)) = trimmed.split_once('@') else {
         return false;
     };
     !local.is_empty()
@@ -205,9 +211,14 @@ impl InvitationsApi {
     async fn list(
         &self,
         auth: OrgAdmin,
-        /// The organization to act on.
-        #[oai(name = "x-org-id")]
-        _org: Header<Uuid>,
+        /// The UUID of the organization to act on.
+        #[oai(
+            name = "x-org-id",
+            validator(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        _org: Header<String>,
         /// Page number, starting at 1.
         #[oai(
             default = "default_page",
@@ -225,7 +236,7 @@ impl InvitationsApi {
         /// Only invitations for this role.
         role: Query<Option<Role>>,
         /// Only invitations whose email contains this text (case-insensitive).
-        #[oai(validator(max_length = 254))]
+        #[oai(validator(max_length = 254, pattern = r"^[^\x00]*$"))]
         email: Query<Option<String>>,
     ) -> Result<ListInvitationsResponse, ErrorResponse<ListErrors>> {
         let email = match email.0.as_deref().map(str::trim) {
@@ -267,13 +278,18 @@ impl InvitationsApi {
     async fn create(
         &self,
         auth: OrgAdmin,
-        /// The organization to act on.
-        #[oai(name = "x-org-id")]
-        _org: Header<Uuid>,
+        /// The UUID of the organization to act on.
+        #[oai(
+            name = "x-org-id",
+            validator(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        _org: Header<String>,
         body: JsonBody<CreateInvitationRequest>,
     ) -> Result<CreateInvitationResponse, ErrorResponse<CreateErrors>> {
         let ctx = auth.0;
-        let role = body.0.role.unwrap_or(Role::Viewer);
+        let role = body.0.role.0.unwrap_or(Role::Viewer);
         let invitation = self
             .service
             .create(
@@ -302,9 +318,14 @@ impl InvitationsApi {
     async fn get(
         &self,
         auth: OrgAdmin,
-        /// The organization to act on.
-        #[oai(name = "x-org-id")]
-        _org: Header<Uuid>,
+        /// The UUID of the organization to act on.
+        #[oai(
+            name = "x-org-id",
+            validator(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        _org: Header<String>,
         /// The invitation's id.
         id: Path<Uuid>,
     ) -> Result<InvitationResponse, ErrorResponse<GetErrors>> {
@@ -325,9 +346,14 @@ impl InvitationsApi {
     async fn revoke(
         &self,
         auth: OrgAdmin,
-        /// The organization to act on.
-        #[oai(name = "x-org-id")]
-        _org: Header<Uuid>,
+        /// The UUID of the organization to act on.
+        #[oai(
+            name = "x-org-id",
+            validator(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        _org: Header<String>,
         /// The invitation's id.
         id: Path<Uuid>,
     ) -> Result<RevokeInvitationResponse, ErrorResponse<RevokeErrors>> {
@@ -350,9 +376,14 @@ impl InvitationsApi {
     async fn resend(
         &self,
         auth: OrgAdmin,
-        /// The organization to act on.
-        #[oai(name = "x-org-id")]
-        _org: Header<Uuid>,
+        /// The UUID of the organization to act on.
+        #[oai(
+            name = "x-org-id",
+            validator(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        _org: Header<String>,
         /// The invitation's id.
         id: Path<Uuid>,
     ) -> Result<InvitationResponse, ErrorResponse<ResendErrors>> {

@@ -81,9 +81,14 @@ impl MembersApi {
     async fn list(
         &self,
         auth: OrgMember,
-        /// The organization to act on.
-        #[oai(name = "x-org-id")]
-        _org: Header<Uuid>,
+        /// The UUID of the organization to act on.
+        #[oai(
+            name = "x-org-id",
+            validator(
+                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            )
+        )]
+        _org: Header<String>,
         /// Page number, starting at 1.
         #[oai(
             default = "super::invitations::default_page",

@@ -6,6 +6,7 @@ pub mod errors;
 pub mod health;
 pub mod invitations;
 pub mod members;
+pub mod spec;
 pub mod types;
 
 use poem_openapi::Tags;

@@ -3,7 +3,7 @@
 use poem::{EndpointExt, endpoint::make, http::StatusCode};
 use serde_json::json;
 use std::sync::Arc;
-use voke_invitations::middleware::{AllowTable, BODY_LIMIT, envelope};
+use voke_invitations::middleware::{BODY_LIMIT, envelope};
 
 use crate::helpers::{call_endpoint, spawn_app};
 
@@ -177,7 +177,13 @@ async fn a_panicking_handler_is_a_500_envelope_without_internals() {
         Ok::<_, poem::Error>(poem::Response::default())
     });
     let inner = Arc::new(inner);
-    let ep = make(move |req| envelope(inner.clone(), Arc::new(AllowTable::default()), req));
+    let ep = make(move |req| {
+        envelope(
+            inner.clone(),
+            Arc::new(voke_invitations::routes::RouteTable::default()),
+            req,
+        )
+    });
     let resp = call_endpoint(ep.boxed(), poem::Request::builder().finish()).await;
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let text = resp.into_body().into_string().await.expect("text");

@@ -108,6 +108,14 @@ async fn create_invitation_rejects_invalid_bodies_with_one_line_per_field() {
             vec!["email: must be a valid email address"],
         ),
         (
+            json!({ "email": "a\u{91}b@x.io" }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": "a b@x.io" }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
             json!({ "email": "nul\u{0}@example.com" }),
             vec!["email: must not contain NUL characters"],
         ),

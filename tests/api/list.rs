@@ -186,3 +186,38 @@ async fn list_invitations_rejects_bad_query_values_naming_the_parameter() {
     let resp = list(&app, &admin, &format!("?email={long}")).await;
     resp.assert_error(400, "VALIDATION_ERROR");
 }
+
+#[tokio::test]
+async fn unknown_query_parameters_are_refused_after_authentication() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let resp = list(&app, &admin, "?stauts=PENDING&page=1&x=1&x=2").await;
+    resp.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(
+        resp.validation_errors(),
+        [
+            "stauts: is not a known query parameter",
+            "x: is not a known query parameter"
+        ]
+    );
+    // Guards before pipes: an anonymous caller or an outsider learns nothing from it.
+    app.get("/api/v1/invitations?stauts=1")
+        .send()
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    let viewer = app
+        .member(admin.org, "v", voke_invitations::entity::OrgRole::Viewer)
+        .await;
+    list(&app, &viewer, "?stauts=1")
+        .await
+        .assert_error(403, "INSUFFICIENT_ORG_PERMISSIONS");
+    app.get("/api/v1/members?sort=name")
+        .acting_as(&viewer)
+        .send()
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
+    app.get("/api/v1/invitations/lookup?token=abc&extra=1")
+        .send()
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
+}
