@@ -176,3 +176,53 @@ async fn migrate_status_down_and_up_work_from_the_command_line() {
     let status = stdout(&bin(&["migrate", "status"], &env));
     assert_eq!(status.matches("Applied").count(), 3, "{status}");
 }
+
+#[tokio::test]
+async fn serve_in_development_mode_prints_a_working_super_admin_token() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}/dev.db?mode=rwc", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voke-invitations"))
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let stdout = child.stdout.take().expect("stdout");
+    // Read the banner on a thread: the server keeps running.
+    let banner = std::thread::spawn(move || {
+        let (mut addr, mut token, mut warned) = (None, None, false);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("DEVELOPMENT MODE") {
+                warned = true;
+            }
+            if let Some(rest) = line.split("http://").nth(1)
+                && line.contains("Swagger UI")
+            {
+                addr = rest.split('/').next().map(str::to_owned);
+            }
+            let trimmed = line.trim();
+            if trimmed.starts_with("eyJ") && trimmed.matches('.').count() == 2 {
+                token = Some(trimmed.to_owned());
+                break;
+            }
+        }
+        (addr, token, warned)
+    });
+    let (addr, token, warned) = banner.join().expect("banner");
+    let (addr, token) = (addr.expect("Swagger UI address"), token.expect("token"));
+    assert!(warned, "development mode says so");
+    let resp = reqwest::Client::new()
+        .get(format!("http://{addr}/api/v1/invitations"))
+        .bearer_auth(&token)
+        .header("x-org-id", uuid::Uuid::now_v7().to_string())
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    child.kill().expect("stop serve");
+    let _ = child.wait();
+    assert_eq!(status, 200);
+}
