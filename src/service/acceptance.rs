@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    SqlErr, sea_query::Expr,
+    SqlErr,
 };
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use crate::{
     error::{ApiError, CONFLICT_PENDING_EXISTS},
     service::{
         begin_write,
-        invitations::{Invitation, InvitationService},
+        invitations::{Invitation, InvitationService, leave_pending},
         members, now, outbox, tokens,
     },
 };
@@ -49,24 +49,13 @@ impl InvitationService {
             return Err(ApiError::InvitationEmailMismatch);
         }
         let org = current.row.organization_id;
-        let already = members::role_of_in(&txn, org, user_id).await?.is_some()
+        let already = members::role_of(&txn, org, user_id).await?.is_some()
             || members::email_is_member(&txn, org, &current.row.email).await?;
         if already {
             return Err(ApiError::AlreadyAMember);
         }
-        let updated = invitation::Entity::update_many()
-            .col_expr(
-                invitation::Column::Status,
-                Expr::value(InvitationStatus::Accepted),
-            )
-            .col_expr(invitation::Column::AcceptedAt, Expr::value(Some(now)))
-            .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-            .filter(invitation::Column::Id.eq(current.row.id))
-            .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-            .filter(invitation::Column::ExpiresAt.gt(now))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
+        let won = leave_pending(&txn, org, current.row.id, InvitationStatus::Accepted, now).await?;
+        if !won {
             return Err(ApiError::InvitationAlreadyAccepted);
         }
         let membership = member::Model {
@@ -106,18 +95,15 @@ impl InvitationService {
         let now = now();
         let row = find_by_token(&txn, token).await?;
         let current = usable(Invitation::at(row, now))?;
-        let updated = invitation::Entity::update_many()
-            .col_expr(
-                invitation::Column::Status,
-                Expr::value(InvitationStatus::Declined),
-            )
-            .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-            .filter(invitation::Column::Id.eq(current.row.id))
-            .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-            .filter(invitation::Column::ExpiresAt.gt(now))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
+        let won = leave_pending(
+            &txn,
+            current.row.organization_id,
+            current.row.id,
+            InvitationStatus::Declined,
+            now,
+        )
+        .await?;
+        if !won {
             // Someone else changed it first; report what it is now.
             let row = find_by_token(&txn, token).await?;
             usable(Invitation::at(row, now))?;

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use uuid::Uuid;
@@ -197,19 +198,15 @@ impl InvitationService {
     #[tracing::instrument(skip_all, fields(org = %organization_id, invitation = %id))]
     pub async fn revoke(&self, organization_id: Uuid, id: Uuid) -> Result<(), ApiError> {
         let now = now();
-        let result = invitation::Entity::update_many()
-            .col_expr(
-                invitation::Column::Status,
-                Expr::value(InvitationStatus::Revoked),
-            )
-            .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-            .filter(invitation::Column::Id.eq(id))
-            .filter(invitation::Column::OrganizationId.eq(organization_id))
-            .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-            .filter(invitation::Column::ExpiresAt.gt(now))
-            .exec(&self.db)
-            .await?;
-        if result.rows_affected == 1 {
+        let won = leave_pending(
+            &self.db,
+            organization_id,
+            id,
+            InvitationStatus::Revoked,
+            now,
+        )
+        .await?;
+        if won {
             outbox::cancel_pending(&self.db, id).await?;
             tracing::info!("invitation revoked");
             return Ok(());
@@ -220,6 +217,32 @@ impl InvitationService {
             "Invitation cannot be revoked in its current state".to_owned(),
         ))
     }
+}
+
+/// Moves a live (pending, unexpired) invitation to `to` in one conditional `UPDATE`, so of
+/// several concurrent transitions exactly one wins; returns whether this call did.
+/// `ACCEPTED` also stamps `accepted_at`.
+pub(crate) async fn leave_pending(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    id: Uuid,
+    to: InvitationStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let mut update = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value(to))
+        .col_expr(invitation::Column::UpdatedAt, Expr::value(now));
+    if to == InvitationStatus::Accepted {
+        update = update.col_expr(invitation::Column::AcceptedAt, Expr::value(Some(now)));
+    }
+    let result = update
+        .filter(invitation::Column::Id.eq(id))
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 /// The SQL for "effective status = X", consistent with [`Invitation::at`].

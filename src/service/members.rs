@@ -14,20 +14,6 @@ use crate::{
 
 /// The role a user holds in an organization, if any.
 pub async fn role_of(
-    db: &DatabaseConnection,
-    organization_id: Uuid,
-    user_id: &str,
-) -> Result<Option<OrgRole>, ApiError> {
-    Ok(
-        member::Entity::find_by_id((organization_id, user_id.to_owned()))
-            .one(db)
-            .await?
-            .map(|m| m.role),
-    )
-}
-
-/// Like [`role_of`], inside a transaction.
-pub async fn role_of_in(
     db: &impl ConnectionTrait,
     organization_id: Uuid,
     user_id: &str,
