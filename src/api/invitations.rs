@@ -18,7 +18,7 @@ use super::{
         E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E500, E503, ErrorResponse,
         error_set,
     },
-    types::{InvitationStatus, MessageResponse, PageMeta, Role},
+    types::{InvitationStatus, MessageResponse, PageMeta, Role, Trimmed},
 };
 use crate::{
     auth::OrgAdmin,
@@ -121,9 +121,9 @@ impl InvitationsApi {
         )]
         limit: Query<i64>,
         /// Only invitations in this state.
-        status: Query<Option<InvitationStatus>>,
+        status: Query<Option<Trimmed<InvitationStatus>>>,
         /// Only invitations for this role.
-        role: Query<Option<Role>>,
+        role: Query<Option<Trimmed<Role>>>,
         /// Only invitations whose email contains this text (case-insensitive).
         #[oai(validator(max_length = 254, pattern = r"^[^\x00]*$"))]
         email: Query<Option<String>>,
@@ -141,8 +141,8 @@ impl InvitationsApi {
         let query = ListQuery {
             page: page.into(),
             limit: limit.into(),
-            status: status.0.map(Into::into),
-            role: role.0.map(Into::into),
+            status: status.0.map(|s| s.0.into()),
+            role: role.0.map(|r| r.0.into()),
             email,
         };
         let (items, total) = self.service.list(auth.0.organization_id, &query).await?;

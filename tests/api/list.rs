@@ -106,6 +106,8 @@ async fn list_invitations_filters_by_status_role_and_email_in_combination() {
             &["bob@acme.example", "alice@acme.example"],
         ),
         ("?status=REVOKED", &["carol@other.example"]),
+        ("?status=%20REVOKED%09", &["carol@other.example"]),
+        ("?role=%20OPERATOR&status=REVOKED", &["carol@other.example"]),
         ("?status=EXPIRED", &["dave_100%@acme.example"]),
         ("?status=ACCEPTED", &[]),
         (
