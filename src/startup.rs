@@ -38,15 +38,16 @@ type Apis = (HealthApi, InvitationsApi, AcceptanceApi, MembersApi);
 
 /// The OpenAPI service: operations, spec and Swagger UI.
 pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
+    let invitations = InvitationService::new(state.db.clone(), state.invitation_ttl);
     let apis = (
         HealthApi {
             db: state.db.clone(),
         },
         InvitationsApi {
-            service: InvitationService::new(state.db.clone(), state.invitation_ttl),
+            service: invitations.clone(),
         },
         AcceptanceApi {
-            service: InvitationService::new(state.db.clone(), state.invitation_ttl),
+            service: invitations,
         },
         MembersApi {
             db: state.db.clone(),

@@ -18,7 +18,7 @@ use super::{
         E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E500, E503, ErrorResponse,
         error_set,
     },
-    types::{InvitationStatus, MessageResponse, PageMeta, Role, Trimmed},
+    types::{InvitationStatus, MessageResponse, PageMeta, Role, Trimmed, paging},
 };
 use crate::{
     auth::OrgAdmin,
@@ -135,9 +135,7 @@ impl InvitationsApi {
             Some("") | None => None,
             Some(e) => Some(e.to_lowercase()),
         };
-        // The validators above bound both values, so the conversions cannot fail.
-        let page = u32::try_from(page.0).unwrap_or(1);
-        let limit = u32::try_from(limit.0).unwrap_or(20);
+        let (page, limit) = paging(page.0, limit.0);
         let query = ListQuery {
             page: page.into(),
             limit: limit.into(),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     ApiTags,
     errors::{E400_VALIDATION, E401, E403_ORG_MEMBER, E500, E503, ErrorResponse, error_set},
-    types::{PageMeta, Role, Timestamp},
+    types::{PageMeta, Role, Timestamp, paging},
 };
 use crate::{auth::OrgMember, entity::organization_member as member, service::members};
 
@@ -102,8 +102,7 @@ impl MembersApi {
         )]
         limit: Query<i64>,
     ) -> Result<ListMembersResponse, ErrorResponse<ListMembersErrors>> {
-        let page = u32::try_from(page.0).unwrap_or(1);
-        let limit = u32::try_from(limit.0).unwrap_or(20);
+        let (page, limit) = paging(page.0, limit.0);
         let (items, total) =
             members::list(&self.db, auth.0.organization_id, page.into(), limit.into()).await?;
         Ok(ListMembersResponse::Ok(Json(MemberPage {

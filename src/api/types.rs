@@ -186,6 +186,15 @@ pub struct PageMeta {
     pub total_pages: u64,
 }
 
+/// The validated `page` and `limit` query values as page numbers. The parameters' validators
+/// bound both to `u32` range, so the fallbacks (the defaults) are never used.
+pub fn paging(page: i64, limit: i64) -> (u32, u32) {
+    (
+        u32::try_from(page).unwrap_or(1),
+        u32::try_from(limit).unwrap_or(20),
+    )
+}
+
 impl PageMeta {
     pub fn new(page: u32, limit: u32, total: u64) -> Self {
         Self {
