@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
@@ -16,11 +17,11 @@ use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::api::types::parse_uuid;
 use crate::{
     config::{Config, ConfigError, DEVELOPMENT_JWT_SECRET, JwtKey},
     entity::OrgRole,
     error::ApiError,
-    routes::RouteTable,
     service,
 };
 
@@ -102,6 +103,7 @@ impl JwtVerifier {
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = 30;
+        validation.validate_nbf = true;
         // A configured issuer or audience must be present in the token, not merely match
         // when present.
         let mut required = vec!["exp", "sub"];
@@ -130,15 +132,22 @@ impl JwtVerifier {
 
     /// Verifies a token and returns who it speaks for.
     pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        if names_critical_extensions(token) {
+            return Err(ApiError::Unauthorized("Invalid or expired bearer token"));
+        }
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
                 tracing::debug!(error = %e, "bearer token rejected");
                 ApiError::Unauthorized("Invalid or expired bearer token")
             })?;
         let claims = data.claims;
-        let has_nul =
-            claims.sub.contains('\0') || claims.email.as_deref().is_some_and(|e| e.contains('\0'));
-        if claims.sub.trim().is_empty() || claims.sub.len() > 255 || has_nul {
+        // Control characters (NUL, CR, LF, ...) would end up in `invitedBy`, emails and logs.
+        let has_control = claims.sub.chars().any(char::is_control)
+            || claims
+                .email
+                .as_deref()
+                .is_some_and(|e| e.chars().any(char::is_control));
+        if claims.sub.trim().is_empty() || claims.sub.len() > 255 || has_control {
             return Err(ApiError::Unauthorized("Invalid or expired bearer token"));
         }
         Ok(Caller {
@@ -174,19 +183,24 @@ impl JwtVerifier {
     }
 }
 
+/// A JWS header listing `crit` extensions: none is understood here, so RFC 7515 §4.1.11
+/// says the token must be refused.
+fn names_critical_extensions(token: &str) -> bool {
+    let Some(header) = token.split('.').next() else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|h| h.get("crit").is_some())
+}
+
 /// What the security checkers need; attached to every request by `build_app`.
 #[derive(Clone)]
 pub struct AuthState {
     pub verifier: Arc<JwtVerifier>,
     pub db: DatabaseConnection,
-    /// For rejecting unknown query parameters once the caller is known to be allowed in.
-    pub routes: Arc<RouteTable>,
-}
-
-/// Rejects query parameters the operation does not define. Public operations call it from the
-/// handler; protected ones get it from their security checker, after every auth check.
-pub fn check_query(req: &Request) -> Result<(), ApiError> {
-    auth_state(req)?.routes.check_query(req)
 }
 
 fn auth_state(req: &Request) -> Result<&AuthState, ApiError> {
@@ -231,9 +245,7 @@ pub struct OrgAdmin(pub OrgContext);
 pub struct OrgMember(pub OrgContext);
 
 async fn check_caller(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    let caller = auth_state(req)?.verifier.verify(&bearer.token)?;
-    check_query(req)?;
-    Ok(caller)
+    Ok(auth_state(req)?.verifier.verify(&bearer.token)?)
 }
 
 async fn check_org_admin(req: &Request, bearer: Bearer) -> poem::Result<OrgContext> {
@@ -241,14 +253,11 @@ async fn check_org_admin(req: &Request, bearer: Bearer) -> poem::Result<OrgConte
     if ctx.role != OrgRole::OrgAdmin {
         return Err(ApiError::InsufficientOrgPermissions.into());
     }
-    check_query(req)?;
     Ok(ctx)
 }
 
 async fn check_org_member(req: &Request, bearer: Bearer) -> poem::Result<OrgContext> {
-    let ctx = org_context(req, &bearer).await?;
-    check_query(req)?;
-    Ok(ctx)
+    Ok(org_context(req, &bearer).await?)
 }
 
 async fn org_context(req: &Request, bearer: &Bearer) -> Result<OrgContext, ApiError> {
@@ -287,12 +296,4 @@ fn org_header(req: &Request) -> Result<Uuid, ApiError> {
         Some(v) => v.to_str().map_err(|_| ApiError::InvalidUuid(ORG_HEADER))?,
     };
     parse_uuid(raw.trim()).ok_or(ApiError::InvalidUuid(ORG_HEADER))
-}
-
-/// Accepts the hyphenated form only (what `format: uuid` promises), any version, any case.
-pub fn parse_uuid(raw: &str) -> Option<Uuid> {
-    if raw.len() != 36 {
-        return None;
-    }
-    Uuid::try_parse(raw).ok()
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{JwtVerifier, parse_uuid},
-    config::Config,
+    config::{Config, DEVELOPMENT_ORG_ID},
     db,
     entity::OrgRole,
     service, startup,
@@ -145,10 +145,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 },
         } => {
             let db = db::connect(config.database_url.expose()).await?;
-            startup::migrate(&db).await?;
-            let member = service::members::upsert(&db, org, &user, &email, role)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            db::migrate_up(&db).await?;
+            let member = service::members::upsert(&db, org, &user, &email, role).await?;
             println!(
                 "member {} ({}) is {:?} in organization {}",
                 member.user_id, member.email, member.role, member.organization_id
@@ -170,33 +168,46 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if config.is_development() {
         let verifier = JwtVerifier::from_config(&config)?;
         let token = verifier.mint(
-            "dev-admin",
+            DEVELOPMENT_ADMIN,
             Some("admin@localhost"),
             true,
             Duration::from_secs(24 * 3600),
         )?;
+        // The spec's examples use this organization, so "Try it out" works as it stands.
+        service::members::upsert(
+            &app.state().db,
+            DEVELOPMENT_ORG_ID,
+            DEVELOPMENT_ADMIN,
+            "admin@localhost",
+            OrgRole::OrgAdmin,
+        )
+        .await?;
         tracing::warn!(
             "DEVELOPMENT MODE: no JWT_SECRET or JWT_PUBLIC_KEY_FILE is set, so tokens are \
              verified with a fixed, public development secret. Never expose this server."
         );
         tracing::warn!(
-            "development super-admin token (24h), paste it into Authorize at http://{addr}/docs:\n\n    {token}\n"
+            "development super-admin token (24h), paste it into Authorize at http://{addr}/docs:\n\n    {token}\n\n\
+             its user `{DEVELOPMENT_ADMIN}` is ORG_ADMIN of the example organization (x-org-id):\n\n    {DEVELOPMENT_ORG_ID}\n"
         );
     }
     app.run_until_stopped(startup::shutdown_signal()).await
 }
 
 async fn migrate(config: &Config, command: MigrateCommand) -> anyhow::Result<()> {
-    use migration::{Migrator, MigratorTrait};
     let db = db::connect(config.database_url.expose()).await?;
     match command {
-        MigrateCommand::Up => Migrator::up(&db, None).await?,
-        MigrateCommand::Down { steps } => Migrator::down(&db, Some(steps)).await?,
+        MigrateCommand::Up => db::migrate_up(&db).await?,
+        MigrateCommand::Down { steps } => db::migrate_down(&db, steps).await?,
         MigrateCommand::Status => {
-            for m in Migrator::get_migration_with_status(&db).await? {
-                println!("{:?}\t{}", m.status(), m.name());
+            for (name, applied) in db::migration_status(&db).await? {
+                let status = if applied { "Applied" } else { "Pending" };
+                println!("{status}\t{name}");
             }
         }
     }
     Ok(())
 }
+
+/// The user development mode's token speaks for.
+const DEVELOPMENT_ADMIN: &str = "dev-admin";

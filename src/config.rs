@@ -6,6 +6,10 @@ use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 /// It is public by design: tokens signed with it are worthless anywhere else.
 pub const DEVELOPMENT_JWT_SECRET: &str = "voke-invitations-development-secret-do-not-use";
 
+/// The organization development mode makes its admin an `ORG_ADMIN` of; also the `x-org-id`
+/// example in the spec, so Swagger UI's "Try it out" works with nothing typed but the token.
+pub const DEVELOPMENT_ORG_ID: uuid::Uuid = uuid::uuid!("0191f0c4-7a3c-7d4e-8a2b-2f7c1c9e4a11");
+
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {variable}: {reason}")]

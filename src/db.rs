@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use migration::MigratorTrait;
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DbErr,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
@@ -29,4 +30,26 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
+}
+
+/// Applies every pending migration (at `serve`, `members add` and `migrate up`).
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+    migration::Migrator::up(db, None).await
+}
+
+/// Rolls back the `steps` most recent migrations.
+pub async fn migrate_down(db: &DatabaseConnection, steps: u32) -> Result<(), DbErr> {
+    migration::Migrator::down(db, Some(steps)).await
+}
+
+/// Each migration's name and whether it is applied.
+pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbErr> {
+    Ok(migration::Migrator::get_migration_with_status(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let applied = matches!(m.status(), migration::MigrationStatus::Applied);
+            (m.name().to_owned(), applied)
+        })
+        .collect())
 }

@@ -9,7 +9,9 @@ use poem::{
     http::{HeaderValue, StatusCode, header},
 };
 use poem_openapi::{Enum, Object, types::ToJSON};
-use sea_orm::DbErr;
+use uuid::Uuid;
+
+use crate::service::{ServiceError, Transition};
 
 /// The stable, machine-readable error code carried by every error response.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +43,15 @@ pub enum ErrorCode {
 
 /// Extra, code-specific information about an error.
 #[derive(Object, Clone, Debug, Default, PartialEq)]
+#[oai(rename_all = "camelCase")]
 pub struct ErrorDetails {
     /// For `VALIDATION_ERROR`: one human-readable line per offending field, such as
     /// `limit: must be at most 100`. Absent for every other code.
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<Vec<String>>,
+    /// For `CONFLICT` on create and resend: the live pending invitation for that email.
+    #[oai(skip_serializing_if_is_none)]
+    pub invitation_id: Option<Uuid>,
 }
 
 /// The error envelope returned with every 4xx and 5xx response.
@@ -89,8 +95,11 @@ pub enum ApiError {
     InvitationNotFound,
     #[error("Cannot {method} {path}")]
     NotFound { method: String, path: String },
-    #[error("{0}")]
-    Conflict(&'static str),
+    #[error("{message}")]
+    Conflict {
+        message: &'static str,
+        invitation_id: Option<Uuid>,
+    },
     #[error("This email already belongs to a member of this organization")]
     AlreadyAMember,
     #[error("An invitation token is required")]
@@ -140,7 +149,7 @@ impl ApiError {
             Self::InsufficientOrgPermissions => C::InsufficientOrgPermissions,
             Self::InvitationNotFound => C::InvitationNotFound,
             Self::NotFound { .. } => C::NotFound,
-            Self::Conflict(_) => C::Conflict,
+            Self::Conflict { .. } => C::Conflict,
             Self::AlreadyAMember => C::AlreadyAMember,
             Self::InvitationTokenMissing => C::InvitationTokenMissing,
             Self::InvitationExpired => C::InvitationExpired,
@@ -160,6 +169,11 @@ impl ApiError {
         let details = match self {
             Self::Validation(errors) => ErrorDetails {
                 errors: Some(errors.clone()),
+                ..ErrorDetails::default()
+            },
+            Self::Conflict { invitation_id, .. } => ErrorDetails {
+                invitation_id: *invitation_id,
+                ..ErrorDetails::default()
             },
             _ => ErrorDetails::default(),
         };
@@ -233,11 +247,28 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<DbErr> for ApiError {
-    fn from(err: DbErr) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
         match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::ServiceUnavailable(err.into()),
-            other => Self::Internal(other.into()),
+            ServiceError::InvitationNotFound => Self::InvitationNotFound,
+            ServiceError::AlreadyAMember => Self::AlreadyAMember,
+            ServiceError::PendingExists { existing } => Self::Conflict {
+                message: CONFLICT_PENDING_EXISTS,
+                invitation_id: existing,
+            },
+            ServiceError::NotAllowed(Transition::Revoke) => {
+                Self::BadRequest("Invitation cannot be revoked in its current state".to_owned())
+            }
+            ServiceError::NotAllowed(Transition::Resend) => {
+                Self::BadRequest("Invitation cannot be resent in its current state".to_owned())
+            }
+            ServiceError::TokenMissing => Self::InvitationTokenMissing,
+            ServiceError::Expired => Self::InvitationExpired,
+            ServiceError::AlreadyAccepted => Self::InvitationAlreadyAccepted,
+            ServiceError::EmailMismatch => Self::InvitationEmailMismatch,
+            ServiceError::Unavailable(e) => Self::ServiceUnavailable(e.into()),
+            ServiceError::Database(e) => Self::Internal(e.into()),
+            ServiceError::Internal(what) => Self::Internal(anyhow::anyhow!(what)),
         }
     }
 }
@@ -246,13 +277,181 @@ impl From<DbErr> for ApiError {
 mod tests {
     use super::*;
 
+    /// One value of every variant, with the status, phrase and code the contract gives it.
+    fn every_error() -> Vec<(ApiError, u16, &'static str, ErrorCode)> {
+        use ErrorCode as C;
+        let any = || anyhow::anyhow!("cause");
+        vec![
+            (
+                ApiError::BadRequest("x".into()),
+                400,
+                "Bad Request",
+                C::BadRequest,
+            ),
+            (
+                ApiError::validation("a: b"),
+                400,
+                "Bad Request",
+                C::ValidationError,
+            ),
+            (
+                ApiError::InvalidUuid("id"),
+                400,
+                "Bad Request",
+                C::InvalidUuid,
+            ),
+            (
+                ApiError::Unauthorized("x"),
+                401,
+                "Unauthorized",
+                C::Unauthorized,
+            ),
+            (ApiError::Forbidden("x"), 403, "Forbidden", C::Forbidden),
+            (
+                ApiError::OrgContextRequired,
+                403,
+                "Forbidden",
+                C::OrgContextRequired,
+            ),
+            (
+                ApiError::OrgMembershipRequired,
+                403,
+                "Forbidden",
+                C::OrgMembershipRequired,
+            ),
+            (
+                ApiError::InsufficientOrgPermissions,
+                403,
+                "Forbidden",
+                C::InsufficientOrgPermissions,
+            ),
+            (
+                ApiError::InvitationNotFound,
+                404,
+                "Not Found",
+                C::InvitationNotFound,
+            ),
+            (
+                ApiError::NotFound {
+                    method: "GET".into(),
+                    path: "/x".into(),
+                },
+                404,
+                "Not Found",
+                C::NotFound,
+            ),
+            (
+                ApiError::Conflict {
+                    message: CONFLICT_PENDING_EXISTS,
+                    invitation_id: None,
+                },
+                409,
+                "Conflict",
+                C::Conflict,
+            ),
+            (ApiError::AlreadyAMember, 409, "Conflict", C::AlreadyAMember),
+            (
+                ApiError::InvitationTokenMissing,
+                400,
+                "Bad Request",
+                C::InvitationTokenMissing,
+            ),
+            (
+                ApiError::InvitationExpired,
+                403,
+                "Forbidden",
+                C::InvitationExpired,
+            ),
+            (
+                ApiError::InvitationAlreadyAccepted,
+                409,
+                "Conflict",
+                C::InvitationAlreadyAccepted,
+            ),
+            (
+                ApiError::InvitationEmailMismatch,
+                403,
+                "Forbidden",
+                C::InvitationEmailMismatch,
+            ),
+            (
+                ApiError::TooManyRequests {
+                    retry_after_secs: 3,
+                },
+                429,
+                "Too Many Requests",
+                C::TooManyRequests,
+            ),
+            (
+                ApiError::ServiceUnavailable(any()),
+                503,
+                "Service Unavailable",
+                C::ServiceUnavailable,
+            ),
+            (
+                ApiError::Internal(any()),
+                500,
+                "Internal Server Error",
+                C::InternalServerError,
+            ),
+            (
+                ApiError::MethodNotAllowed { allow: None },
+                405,
+                "Method Not Allowed",
+                C::MethodNotAllowed,
+            ),
+            (
+                ApiError::PayloadTooLarge,
+                413,
+                "Payload Too Large",
+                C::PayloadTooLarge,
+            ),
+            (
+                ApiError::UnsupportedMediaType("x".into()),
+                415,
+                "Unsupported Media Type",
+                C::UnsupportedMediaType,
+            ),
+        ]
+    }
+
     #[test]
     fn every_error_renders_an_envelope_whose_status_matches() {
-        let err = ApiError::Conflict(CONFLICT_PENDING_EXISTS);
-        let body = err.body();
-        assert_eq!(body.status_code, 409);
-        assert_eq!(body.error, "Conflict");
-        assert_eq!(body.code, ErrorCode::Conflict);
-        assert_eq!(body.details, ErrorDetails::default());
+        let cases = every_error();
+        assert_eq!(cases.len(), 22, "a new ApiError variant needs a row here");
+        for (error, status, phrase, code) in cases {
+            let body = error.body();
+            assert_eq!(error.status().as_u16(), status, "{error:?}");
+            assert_eq!(body.status_code, status, "{error:?}");
+            assert_eq!(body.error, phrase, "{error:?}");
+            assert_eq!(body.code, code, "{error:?}");
+            let response = error.as_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert!(
+                response
+                    .content_type()
+                    .is_some_and(|ct| ct.starts_with("application/json")),
+                "{error:?}"
+            );
+            let leaked = body.message.contains("cause");
+            assert!(!leaked, "{error:?} leaks its cause");
+        }
+    }
+
+    #[test]
+    fn details_carry_validation_lines_and_the_conflicting_invitation_only() {
+        let id = Uuid::nil();
+        let conflict = ApiError::Conflict {
+            message: CONFLICT_PENDING_EXISTS,
+            invitation_id: Some(id),
+        };
+        assert_eq!(conflict.body().details.invitation_id, Some(id));
+        assert_eq!(conflict.body().details.errors, None);
+        let lines = ApiError::validation("a: b").body().details;
+        assert_eq!(lines.errors, Some(vec!["a: b".to_owned()]));
+        assert_eq!(
+            ApiError::AlreadyAMember.body().details,
+            ErrorDetails::default()
+        );
     }
 }

@@ -12,7 +12,7 @@ use poem::{
 
 use crate::{
     error::{ApiError, from_poem_error},
-    routes::RouteTable,
+    routes::{RequestFacts, RouteTable},
 };
 
 /// Bodies larger than this are refused with 413 before any handler sees them.
@@ -25,28 +25,19 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
     mut req: Request,
 ) -> poem::Result<Response> {
     let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let facts = RequestFacts::of(&req);
 
     let response = match limit_body(&mut req).await {
         Err(err) => err.as_response(),
         Ok(()) => {
             let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
             match outcome {
-                Ok(Ok(resp)) if is_bare_error(&resp) => from_poem_error(
-                    poem::Error::from_status(resp.status()),
-                    method.as_str(),
-                    &path,
-                )
-                .as_response(),
-                Ok(Ok(resp)) => resp,
-                Ok(Err(err)) => {
-                    let mut api = from_poem_error(err, method.as_str(), &path);
-                    if let ApiError::MethodNotAllowed { allow: a } = &mut api {
-                        *a = routes.allow(&path);
-                    }
-                    api.as_response()
+                Ok(Ok(resp)) if is_bare_error(&resp) => {
+                    from_poem_error(poem::Error::from_status(resp.status()), &facts, &routes)
+                        .as_response()
                 }
+                Ok(Ok(resp)) => resp,
+                Ok(Err(err)) => from_poem_error(err, &facts, &routes).as_response(),
                 Err(panic) => {
                     let what = panic
                         .downcast_ref::<&str>()
@@ -64,8 +55,8 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
     let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     // The path only: query strings may carry invitation tokens.
     tracing::info!(
-        method = %method,
-        path = %path,
+        method = %facts.method,
+        path = %facts.path,
         status = status.as_u16(),
         latency_ms,
         "request"

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use poem::{
     Endpoint, EndpointExt, IntoEndpoint, Route, Server,
     endpoint::{make, make_sync},
+    get,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     web::Redirect,
 };
@@ -22,7 +23,7 @@ use crate::{
     mail::Mailer,
     middleware::envelope,
     routes::RouteTable,
-    service::invitations::InvitationService,
+    service::{acceptance::AcceptanceService, invitations::InvitationService},
     worker::{Worker, WorkerConfig},
 };
 
@@ -44,10 +45,10 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             db: state.db.clone(),
         },
         InvitationsApi {
-            service: invitations.clone(),
+            service: invitations,
         },
         AcceptanceApi {
-            service: invitations,
+            service: AcceptanceService::new(state.db.clone()),
         },
         MembersApi {
             db: state.db.clone(),
@@ -58,7 +59,14 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             "Organization invitations for Voke. Authenticate with a bearer JWT; \
              organization-scoped operations also take the `x-org-id` header. Every error \
              response carries the same envelope: `statusCode`, `message`, `error`, `code` and \
-             `details`.",
+             `details`.\n\n\
+             Besides the statuses each operation lists, any path answers `404 NOT_FOUND` when no \
+             route matches and `405 METHOD_NOT_ALLOWED` (with an `Allow` header naming the \
+             methods the path supports) when the path exists but not with that method, both \
+             with the same envelope.\n\n\
+             In development mode (`cargo run` with no key configured) the server prints a \
+             token whose user is an `ORG_ADMIN` of the organization used in every example \
+             here, so \"Try it out\" works after pasting that token into Authorize.",
         )
         .contact(ContactObject::new().name("Voke"))
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
@@ -99,28 +107,30 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
     let service = api_service(&state);
     let spec = crate::api::spec::finalize(&service.spec());
     let spec_yaml = to_yaml(&spec);
-    let routes = Arc::new(RouteTable::from_spec(
-        &serde_json::from_str(&spec).unwrap_or_default(),
-    ));
+    let routes = Arc::new(
+        RouteTable::from_api::<Apis>()
+            .with_static("/openapi.json", &["GET"])
+            .with_static("/openapi.yaml", &["GET"]),
+    );
     let ui = service.swagger_ui();
     let api = Arc::new(service.into_endpoint());
     let route = Route::new()
         .at("/", make_sync(|_| Redirect::temporary("/docs")))
         .at(
             "/openapi.json",
-            make_sync(move |_| {
+            get(make_sync(move |_| {
                 poem::Response::builder()
                     .content_type("application/json; charset=utf-8")
                     .body(spec.clone())
-            }),
+            })),
         )
         .at(
             "/openapi.yaml",
-            make_sync(move |_| {
+            get(make_sync(move |_| {
                 poem::Response::builder()
                     .content_type("application/yaml; charset=utf-8")
                     .body(spec_yaml.clone())
-            }),
+            })),
         )
         .nest("/docs", ui)
         .nest_no_strip("/api", api.clone())
@@ -129,9 +139,8 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
     let auth = AuthState {
         verifier: state.verifier.clone(),
         db: state.db.clone(),
-        routes: routes.clone(),
     };
-    let route = Arc::new(route.data(auth));
+    let route = Arc::new(route.data(auth).data(routes.clone()));
     make(move |req| envelope(route.clone(), routes.clone(), req))
 }
 
@@ -146,7 +155,7 @@ impl Application {
     /// Connects, applies pending migrations and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let db = db::connect(config.database_url.expose()).await?;
-        migrate(&db).await?;
+        db::migrate_up(&db).await?;
         let verifier = Arc::new(JwtVerifier::from_config(config)?);
         let mailer = Mailer::from_config(&config.mail)?;
         if matches!(mailer, Mailer::Log) {
@@ -205,13 +214,6 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
-}
-
-/// Applies every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    use migration::MigratorTrait;
-    migration::Migrator::up(db, None).await?;
-    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

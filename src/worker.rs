@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use chrono::SecondsFormat;
-use sea_orm::{ActiveEnum, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveEnum, DatabaseConnection, DbErr, EntityTrait};
 use tokio::sync::watch;
 
 use crate::{
     entity::{InvitationStatus, email_outbox::OutboxStatus, invitation},
-    error::ApiError,
     mail::{InvitationEmail, Mailer},
     service::{invitations::InvitationService, now, outbox},
 };
@@ -78,7 +77,7 @@ impl Worker {
     }
 
     /// Claims the due messages and tries each once.
-    pub async fn deliver_due(&self) -> Result<DeliveryReport, ApiError> {
+    pub async fn deliver_due(&self) -> Result<DeliveryReport, DbErr> {
         let mut report = DeliveryReport::default();
         let claimed = outbox::claim(&self.db, self.config.batch, self.config.lease).await?;
         for message in claimed {

@@ -1,6 +1,6 @@
 //! Schema migrations for voke-invitations. Append-only: a landed migration is never edited.
 
-pub use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::{MigrationStatus, prelude::*};
 
 mod m20261126_000001_create_invitation;
 mod m20261126_000002_create_organization_member;

@@ -1,37 +1,44 @@
 //! The invitee's side: look an invitation up by its token, accept it, or decline it.
 
-use poem::Request;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
-use serde_json::{Map, Value};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json, types::Example};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
     ApiTags,
-    body::{FromJsonBody, JsonBody},
+    body::{JsonBody, JsonRequest},
     errors::{
-        E400_TOKEN, E401, E403_TOKEN, E403_TOKEN_ACCEPT, E404_TOKEN, E409_ACCEPT, E409_TOKEN, E413,
-        E415, E500, E503, ErrorResponse, error_set,
+        ErrorResponse,
+        docs::{
+            E400_TOKEN, E401, E403_TOKEN, E403_TOKEN_ACCEPT, E404_TOKEN, E409_ACCEPT, E409_TOKEN,
+            E413, E415, E500, E503,
+        },
+        error_set,
     },
+    examples,
     invitations::InvitationDto,
     members::MemberDto,
-    types::{InvitationStatus, MessageResponse, Role, Timestamp, TokenParam},
+    responses::{Confirmation, Said},
+    types::{Email, InvitationStatus, InvitationToken, Role, Timestamp, TokenQuery},
+    validate::Violation,
 };
 use crate::{
-    auth::{Authenticated, check_query},
+    auth::Authenticated,
     error::ApiError,
-    service::invitations::{Invitation, InvitationService},
+    routes::KnownQuery,
+    service::{acceptance::AcceptanceService, state::Invitation},
 };
 
 /// What an accept page shows about an invitation.
 #[derive(Object, Clone, Debug)]
-#[oai(rename = "InvitationLookup", rename_all = "camelCase")]
+#[oai(rename = "InvitationLookup", rename_all = "camelCase", example)]
 pub struct InvitationLookup {
     /// The invitation's id.
     pub id: Uuid,
     /// The organization the invitee is invited to.
     pub organization_id: Uuid,
     /// The invited email.
-    pub email: String,
+    pub email: Email,
     /// The role the invitee gets on acceptance.
     pub role: Role,
     /// Always `PENDING` for a lookup that succeeds.
@@ -47,7 +54,7 @@ impl From<Invitation> for InvitationLookup {
         Self {
             id: inv.row.id,
             organization_id: inv.row.organization_id,
-            email: inv.row.email,
+            email: Email(inv.row.email),
             role: inv.row.role.into(),
             status: inv.status.into(),
             invited_by: inv.row.invited_by,
@@ -56,34 +63,56 @@ impl From<Invitation> for InvitationLookup {
     }
 }
 
-/// An invitation token, as received in the invitation email.
-#[derive(Object, Clone, Debug)]
-#[oai(rename = "InvitationTokenRequest")]
-pub struct TokenRequest {
-    /// The token from the invitation link.
-    #[oai(validator(min_length = 1, pattern = "^[A-Za-z0-9_-]+$"))]
-    pub token: String,
+impl Example for InvitationLookup {
+    fn example() -> Self {
+        let invitation = InvitationDto::example();
+        Self {
+            id: invitation.id,
+            organization_id: invitation.organization_id,
+            email: invitation.email,
+            role: invitation.role,
+            status: invitation.status,
+            invited_by: invitation.invited_by,
+            expires_at: invitation.expires_at,
+        }
+    }
 }
 
-impl FromJsonBody for TokenRequest {
-    fn from_json_body(body: &Map<String, Value>) -> Result<Self, Vec<String>> {
-        match body.get("token") {
-            // An absent token is INVITATION_TOKEN_MISSING, decided by the handler.
-            None | Some(Value::Null) => Ok(Self {
-                token: String::new(),
-            }),
-            Some(Value::String(s)) if s.contains('\0') => {
-                Err(vec!["token: must not contain NUL characters".to_owned()])
-            }
-            Some(Value::String(s)) => Ok(Self { token: s.clone() }),
-            Some(_) => Err(vec!["token: must be a string".to_owned()]),
+/// An invitation token, as received in the invitation email.
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "InvitationTokenRequest", example)]
+pub struct TokenRequest {
+    /// The token from the invitation link.
+    pub token: InvitationToken,
+}
+
+impl JsonRequest for TokenRequest {
+    /// An absent, `null` or blank token is `INVITATION_TOKEN_MISSING`, as the contract says;
+    /// anything else that breaks the schema is a validation error.
+    fn refused(body: &Value, violations: Vec<Violation>) -> ApiError {
+        let missing = match body.get("token") {
+            None | Some(Value::Null) => body.is_object(),
+            Some(Value::String(s)) => s.trim().is_empty(),
+            Some(_) => false,
+        };
+        if missing {
+            return ApiError::InvitationTokenMissing;
+        }
+        ApiError::Validation(violations.iter().map(ToString::to_string).collect())
+    }
+}
+
+impl Example for TokenRequest {
+    fn example() -> Self {
+        Self {
+            token: InvitationToken(examples::TOKEN.to_owned()),
         }
     }
 }
 
 /// The invitation and the membership it created.
 #[derive(Object, Clone, Debug)]
-#[oai(rename = "AcceptInvitationResult")]
+#[oai(rename = "AcceptInvitationResult", example)]
 pub struct AcceptResult {
     /// The invitation, now `ACCEPTED`.
     pub invitation: InvitationDto,
@@ -107,31 +136,35 @@ pub enum AcceptResponse {
     Ok(Json<AcceptResult>),
 }
 
-/// The invitation was declined.
-#[derive(ApiResponse)]
-pub enum DeclineResponse {
-    /// The invitation is now `DECLINED`.
-    #[oai(status = 200)]
-    Ok(Json<MessageResponse>),
+impl Example for AcceptResult {
+    fn example() -> Self {
+        let mut invitation = InvitationDto::example();
+        invitation.status = InvitationStatus::Accepted;
+        invitation.accepted_at = crate::api::types::NullableTimestamp(Some(
+            Timestamp::example_at(examples::TIMESTAMP).0,
+        ));
+        Self {
+            invitation,
+            membership: MemberDto::example(),
+        }
+    }
+}
+
+/// What a decline answers.
+pub struct Declined;
+
+impl Said for Declined {
+    const MESSAGE: &'static str = "Invitation declined";
+    const DESCRIPTION: &'static str = "The invitation is now `DECLINED`.";
 }
 
 error_set!(LookupErrors: [E400_TOKEN, E403_TOKEN, E404_TOKEN, E409_TOKEN, E500, E503]);
 error_set!(AcceptErrors: [E400_TOKEN, E401, E403_TOKEN_ACCEPT, E404_TOKEN, E409_ACCEPT, E413, E415, E500, E503]);
 error_set!(DeclineErrors: [E400_TOKEN, E403_TOKEN, E404_TOKEN, E409_TOKEN, E413, E415, E500, E503]);
 
-fn token_of(raw: Option<&str>) -> Result<&str, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Err(ApiError::InvitationTokenMissing),
-        Some(t) if t.contains('\0') => Err(ApiError::validation(
-            "token: must not contain NUL characters",
-        )),
-        Some(t) => Ok(t),
-    }
-}
-
 /// The token-holder's operations.
 pub struct AcceptanceApi {
-    pub service: InvitationService,
+    pub service: AcceptanceService,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Invitations")]
@@ -147,13 +180,12 @@ impl AcceptanceApi {
     )]
     async fn lookup(
         &self,
-        req: &Request,
+        _known: KnownQuery,
         /// The token from the invitation link.
-        token: Query<TokenParam>,
+        token: Query<TokenQuery>,
     ) -> Result<LookupResponse, ErrorResponse<LookupErrors>> {
-        check_query(req)?;
-        let token = token_of(token.0.0.as_deref())?;
-        let invitation = self.service.lookup(token).await?;
+        let token = token.0.0.ok_or(ApiError::InvitationTokenMissing)?;
+        let invitation = self.service.lookup(&token.0).await?;
         Ok(LookupResponse::Ok(Json(invitation.into())))
     }
 
@@ -172,13 +204,13 @@ impl AcceptanceApi {
     async fn accept(
         &self,
         auth: Authenticated,
+        _known: KnownQuery,
         body: JsonBody<TokenRequest>,
     ) -> Result<AcceptResponse, ErrorResponse<AcceptErrors>> {
-        let token = token_of(Some(&body.0.token))?;
         let caller = auth.0;
         let accepted = self
             .service
-            .accept(token, &caller.user_id, caller.email.as_deref())
+            .accept(&body.0.token.0, &caller.user_id, caller.email.as_deref())
             .await?;
         Ok(AcceptResponse::Ok(Json(AcceptResult {
             invitation: accepted.invitation.into(),
@@ -197,14 +229,10 @@ impl AcceptanceApi {
     )]
     async fn decline(
         &self,
-        req: &Request,
+        _known: KnownQuery,
         body: JsonBody<TokenRequest>,
-    ) -> Result<DeclineResponse, ErrorResponse<DeclineErrors>> {
-        check_query(req)?;
-        let token = token_of(Some(&body.0.token))?;
-        self.service.decline(token).await?;
-        Ok(DeclineResponse::Ok(Json(MessageResponse {
-            message: "Invitation declined".to_owned(),
-        })))
+    ) -> Result<Confirmation<Declined>, ErrorResponse<DeclineErrors>> {
+        self.service.decline(&body.0.token.0).await?;
+        Ok(Confirmation::new())
     }
 }

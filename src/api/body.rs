@@ -1,30 +1,37 @@
-//! JSON request bodies with field-by-field validation messages.
+//! JSON request bodies, validated against the schema the spec documents.
 //!
-//! poem-openapi's own `Json<T>` reports the first problem without naming the field. `JsonBody<T>`
-//! keeps the schema `T` documents in the spec, but parses with `T`'s [`FromJsonBody`], which
-//! returns one `field: problem` line per offending field (the contract's `details.errors`).
+//! `JsonBody<T>` documents `T`'s derived schema and checks a body against that same schema
+//! with [`crate::api::validate`], reporting one `field: problem` line per offending field (the
+//! contract's `details.errors`); only a body that passes is parsed into `T`. poem-openapi's own
+//! `Json<T>` would stop at the first problem without naming the field.
 
 use poem::{Request, RequestBody};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ExtractParamOptions,
     payload::Payload,
     registry::{MetaMediaType, MetaRequest, MetaSchemaRef, Registry},
-    types::Type,
+    types::{ParseFromJSON, Type},
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::{
+    api::validate::{Schema, Violation},
+    error::ApiError,
+};
 
-/// Parsing a request body from JSON, collecting every field's problem.
-pub trait FromJsonBody: Sized {
-    fn from_json_body(body: &Map<String, Value>) -> Result<Self, Vec<String>>;
+/// A request body type: its schema is the rule, and it may choose how a refusal is reported.
+pub trait JsonRequest: Type + ParseFromJSON + Send {
+    /// The answer to a body that breaks the schema; by default one line per field.
+    fn refused(_body: &Value, violations: Vec<Violation>) -> ApiError {
+        ApiError::Validation(violations.iter().map(ToString::to_string).collect())
+    }
 }
 
 /// A JSON request body of type `T`.
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
 
-impl<T: Type + Send> Payload for JsonBody<T> {
+impl<T: JsonRequest> Payload for JsonBody<T> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(content_type: &str) -> bool {
@@ -41,7 +48,7 @@ impl<T: Type + Send> Payload for JsonBody<T> {
     }
 }
 
-impl<'a, T: Type + FromJsonBody + Send> ApiExtractor<'a> for JsonBody<T> {
+impl<'a, T: JsonRequest> ApiExtractor<'a> for JsonBody<T> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();
@@ -67,91 +74,51 @@ impl<'a, T: Type + FromJsonBody + Send> ApiExtractor<'a> for JsonBody<T> {
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         let bytes = body.take()?.into_bytes().await?;
-        let blank = bytes.iter().all(u8::is_ascii_whitespace);
-        match request.content_type() {
-            // No body at all is a missing body, whatever the headers say.
-            _ if blank => return Err(ApiError::validation("body: is required").into()),
-            Some(ct) if <Self as Payload>::check_content_type(ct) => {}
-            Some(ct) => {
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "Content-Type `{ct}` is not supported; send application/json"
-                ))
-                .into());
-            }
-            None => {
-                return Err(ApiError::UnsupportedMediaType(
-                    "The Content-Type header is required; send application/json".to_owned(),
-                )
-                .into());
-            }
-        }
+        check_content_type::<Self>(request, &bytes)?;
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::validation(format!("body: is not valid JSON ({e})")))?;
-        let Value::Object(map) = value else {
-            return Err(ApiError::validation("body: must be a JSON object").into());
-        };
-        T::from_json_body(&map)
-            .map(Self)
-            .map_err(|errors| ApiError::Validation(errors).into())
+        let violations = check::<T>(&value);
+        if !violations.is_empty() {
+            return Err(T::refused(&value, violations).into());
+        }
+        T::parse_from_json(Some(value)).map(Self).map_err(|e| {
+            // The schema passed, so the type's own parse cannot disagree; if it ever does,
+            // that is a bug in the schema, not the client's fault.
+            ApiError::internal(anyhow::anyhow!(
+                "{} parse after validation: {}",
+                T::name(),
+                e.into_message()
+            ))
+            .into()
+        })
     }
 }
 
-/// Reads a required string field; `None` (with the problem recorded) when it is unusable.
-pub fn required_string(
-    body: &Map<String, Value>,
-    field: &str,
-    max_chars: usize,
-    errors: &mut Vec<String>,
-) -> Option<String> {
-    match body.get(field) {
-        None | Some(Value::Null) => {
-            errors.push(format!("{field}: is required"));
-            None
-        }
-        Some(Value::String(s)) => checked_text(field, s, max_chars, errors),
-        Some(_) => {
-            errors.push(format!("{field}: must be a string"));
-            None
-        }
+/// No body at all is a missing body, whatever the headers say; otherwise the type must be
+/// JSON.
+fn check_content_type<P: Payload>(request: &Request, bytes: &[u8]) -> Result<(), ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::validation("body: is required"));
+    }
+    match request.content_type() {
+        Some(ct) if P::check_content_type(ct) => Ok(()),
+        Some(ct) => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Type `{ct}` is not supported; send application/json"
+        ))),
+        None => Err(ApiError::UnsupportedMediaType(
+            "The Content-Type header is required; send application/json".to_owned(),
+        )),
     }
 }
 
-/// Length and NUL checks shared by every text field.
-pub fn checked_text(
-    field: &str,
-    s: &str,
-    max_chars: usize,
-    errors: &mut Vec<String>,
-) -> Option<String> {
-    if s.contains('\0') {
-        errors.push(format!("{field}: must not contain NUL characters"));
-        None
-    } else if s.chars().count() > max_chars {
-        errors.push(format!(
-            "{field}: must be at most {max_chars} characters long"
-        ));
-        None
-    } else {
-        Some(s.to_owned())
+/// `value` checked against `T`'s schema.
+pub fn check<T: Type>(value: &Value) -> Vec<Violation> {
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let root = T::schema_ref();
+    Schema {
+        root: &root,
+        registry: &registry,
     }
-}
-
-/// Reads an optional enum field: absent or `null` is `None`.
-pub fn optional_enum<E: Copy>(
-    body: &Map<String, Value>,
-    field: &str,
-    values: &[(&str, E)],
-    errors: &mut Vec<String>,
-) -> Option<E> {
-    match body.get(field) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if values.iter().any(|(name, _)| name == s) => {
-            values.iter().find(|(name, _)| name == s).map(|(_, v)| *v)
-        }
-        Some(_) => {
-            let names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
-            errors.push(format!("{field}: must be one of {}", names.join(", ")));
-            None
-        }
-    }
+    .check("body", value)
 }

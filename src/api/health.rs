@@ -1,19 +1,28 @@
 //! Liveness and readiness probes.
 
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::Example};
 use sea_orm::DatabaseConnection;
 
 use super::{
     ApiTags,
-    errors::{E503, ErrorResponse, error_set},
+    errors::{ErrorResponse, docs::E503, error_set},
 };
 use crate::error::ApiError;
 
 /// A probe's answer.
 #[derive(Object, Clone, Debug)]
+#[oai(example)]
 pub struct HealthStatus {
     /// Always `ok` when the probe passes.
     pub status: String,
+}
+
+impl Example for HealthStatus {
+    fn example() -> Self {
+        Self {
+            status: "ok".to_owned(),
+        }
+    }
 }
 
 /// The probe passed.

@@ -8,21 +8,28 @@ use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
 };
-use uuid::Uuid;
 
 use super::{
     ApiTags,
     body::JsonBody,
     errors::{
-        E400_RESEND, E400_REVOKE, E400_UUID, E400_VALIDATION, E401, E403_ORG_ADMIN,
-        E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E500, E503, ErrorResponse,
+        ErrorResponse,
+        docs::{
+            E400_CREATE, E400_LIST, E400_RESEND, E400_REVOKE, E400_UUID, E401, E403_ORG_ADMIN,
+            E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E500, E503,
+        },
         error_set,
     },
-    types::{InvitationStatus, MessageResponse, PageMeta, Role, Trimmed, paging},
+    params,
+    responses::{Confirmation, Created, Said},
+    types::{
+        InvitationId, InvitationStatus, OrgId, PageMeta, Role, Trimmed, default_limit,
+        default_page, paging,
+    },
 };
 use crate::{
     auth::OrgAdmin,
-    error::ApiError,
+    routes::KnownQuery,
     service::invitations::{InvitationService, ListQuery},
 };
 
@@ -42,40 +49,19 @@ pub enum InvitationResponse {
     Ok(Json<InvitationDto>),
 }
 
-/// The invitation was revoked.
-#[derive(ApiResponse)]
-pub enum RevokeInvitationResponse {
-    /// The invitation is now `REVOKED`.
-    #[oai(status = 200)]
-    Ok(Json<MessageResponse>),
+/// What a revoke answers.
+pub struct Revoked;
+
+impl Said for Revoked {
+    const MESSAGE: &'static str = "Invitation revoked";
+    const DESCRIPTION: &'static str = "The invitation is now `REVOKED`.";
 }
 
-/// The invitation was created.
-#[derive(ApiResponse)]
-pub enum CreateInvitationResponse {
-    /// The invitation was created and its email queued.
-    #[oai(status = 201)]
-    Created(
-        Json<InvitationDto>,
-        /// Where the new invitation can be read.
-        #[oai(header = "Location")]
-        String,
-    ),
-}
-
-error_set!(ListErrors: [E400_VALIDATION, E401, E403_ORG_ADMIN, E500, E503]);
-error_set!(CreateErrors: [E400_VALIDATION, E401, E403_ORG_ADMIN, E409_CREATE, E413, E415, E500, E503]);
+error_set!(ListErrors: [E400_LIST, E401, E403_ORG_ADMIN, E500, E503]);
+error_set!(CreateErrors: [E400_CREATE, E401, E403_ORG_ADMIN, E409_CREATE, E413, E415, E500, E503]);
 error_set!(GetErrors: [E400_UUID, E401, E403_ORG_ADMIN, E404_INVITATION, E500, E503]);
 error_set!(ResendErrors: [E400_RESEND, E401, E403_ORG_ADMIN, E404_INVITATION, E409_RESEND, E500, E503]);
 error_set!(RevokeErrors: [E400_REVOKE, E401, E403_ORG_ADMIN, E404_INVITATION, E500, E503]);
-
-pub(crate) fn default_page() -> i64 {
-    1
-}
-
-pub(crate) fn default_limit() -> i64 {
-    20
-}
 
 /// The invitations resource.
 pub struct InvitationsApi {
@@ -100,23 +86,21 @@ impl InvitationsApi {
     async fn list(
         &self,
         auth: OrgAdmin,
+        _known: KnownQuery,
         /// The UUID of the organization to act on.
-        #[oai(
-            name = "x-org-id",
-            validator(
-                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-            )
-        )]
-        _org: Header<String>,
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
         /// Page number, starting at 1.
         #[oai(
             default = "default_page",
+            example = "default_page",
             validator(minimum(value = "1"), maximum(value = "2147483647"))
         )]
         page: Query<i64>,
         /// Page size, 1 to 100.
         #[oai(
             default = "default_limit",
+            example = "default_limit",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         limit: Query<i64>,
@@ -124,24 +108,23 @@ impl InvitationsApi {
         status: Query<Option<Trimmed<InvitationStatus>>>,
         /// Only invitations for this role.
         role: Query<Option<Trimmed<Role>>>,
-        /// Only invitations whose email contains this text (case-insensitive).
-        #[oai(validator(max_length = 254, pattern = r"^[^\x00]*$"))]
+        /// Only invitations whose email contains this text (case-insensitive; trimmed).
+        #[oai(
+            example = "params::email_filter_example",
+            validator(max_length = 254, pattern = r"^[^\x00]*$")
+        )]
         email: Query<Option<String>>,
     ) -> Result<ListInvitationsResponse, ErrorResponse<ListErrors>> {
-        let email = match email.0.as_deref().map(str::trim) {
-            Some(e) if e.contains('\0') => {
-                return Err(ApiError::validation("email: must not contain NUL characters").into());
-            }
-            Some("") | None => None,
-            Some(e) => Some(e.to_lowercase()),
-        };
         let (page, limit) = paging(page.0, limit.0);
         let query = ListQuery {
-            page: page.into(),
-            limit: limit.into(),
+            page,
+            limit,
             status: status.0.map(|s| s.0.into()),
             role: role.0.map(|r| r.0.into()),
-            email,
+            email: email
+                .0
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty()),
         };
         let (items, total) = self.service.list(auth.0.organization_id, &query).await?;
         Ok(ListInvitationsResponse::Ok(Json(InvitationPage {
@@ -165,32 +148,28 @@ impl InvitationsApi {
     async fn create(
         &self,
         auth: OrgAdmin,
+        _known: KnownQuery,
         /// The UUID of the organization to act on.
-        #[oai(
-            name = "x-org-id",
-            validator(
-                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-            )
-        )]
-        _org: Header<String>,
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
         body: JsonBody<CreateInvitationRequest>,
-    ) -> Result<CreateInvitationResponse, ErrorResponse<CreateErrors>> {
+    ) -> Result<Created<InvitationDto>, ErrorResponse<CreateErrors>> {
         let ctx = auth.0;
         let role = body.0.role.0.unwrap_or(Role::Viewer);
         let invitation = self
             .service
             .create(
                 ctx.organization_id,
-                &body.0.email,
+                &body.0.email.0,
                 role.into(),
                 &ctx.caller.user_id,
             )
             .await?;
         let location = format!("/api/v1/invitations/{}", invitation.row.id);
-        Ok(CreateInvitationResponse::Created(
-            Json(invitation.into()),
+        Ok(Created {
+            body: invitation.into(),
             location,
-        ))
+        })
     }
 
     /// Get an invitation
@@ -205,18 +184,14 @@ impl InvitationsApi {
     async fn get(
         &self,
         auth: OrgAdmin,
+        _known: KnownQuery,
         /// The UUID of the organization to act on.
-        #[oai(
-            name = "x-org-id",
-            validator(
-                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-            )
-        )]
-        _org: Header<String>,
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
         /// The invitation's id.
-        id: Path<Uuid>,
+        id: Path<InvitationId>,
     ) -> Result<InvitationResponse, ErrorResponse<GetErrors>> {
-        let invitation = self.service.get(auth.0.organization_id, id.0).await?;
+        let invitation = self.service.get(auth.0.organization_id, id.0.0).await?;
         Ok(InvitationResponse::Ok(Json(invitation.into())))
     }
 
@@ -233,21 +208,15 @@ impl InvitationsApi {
     async fn revoke(
         &self,
         auth: OrgAdmin,
+        _known: KnownQuery,
         /// The UUID of the organization to act on.
-        #[oai(
-            name = "x-org-id",
-            validator(
-                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-            )
-        )]
-        _org: Header<String>,
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
         /// The invitation's id.
-        id: Path<Uuid>,
-    ) -> Result<RevokeInvitationResponse, ErrorResponse<RevokeErrors>> {
-        self.service.revoke(auth.0.organization_id, id.0).await?;
-        Ok(RevokeInvitationResponse::Ok(Json(MessageResponse {
-            message: "Invitation revoked".to_owned(),
-        })))
+        id: Path<InvitationId>,
+    ) -> Result<Confirmation<Revoked>, ErrorResponse<RevokeErrors>> {
+        self.service.revoke(auth.0.organization_id, id.0.0).await?;
+        Ok(Confirmation::new())
     }
 
     /// Resend an invitation
@@ -263,21 +232,17 @@ impl InvitationsApi {
     async fn resend(
         &self,
         auth: OrgAdmin,
+        _known: KnownQuery,
         /// The UUID of the organization to act on.
-        #[oai(
-            name = "x-org-id",
-            validator(
-                pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-            )
-        )]
-        _org: Header<String>,
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
         /// The invitation's id.
-        id: Path<Uuid>,
+        id: Path<InvitationId>,
     ) -> Result<InvitationResponse, ErrorResponse<ResendErrors>> {
         let ctx = auth.0;
         let invitation = self
             .service
-            .resend(ctx.organization_id, id.0, &ctx.caller.user_id)
+            .resend(ctx.organization_id, id.0.0, &ctx.caller.user_id)
             .await?;
         Ok(InvitationResponse::Ok(Json(invitation.into())))
     }

@@ -3,11 +3,15 @@
 pub mod acceptance;
 pub mod body;
 pub mod errors;
+pub mod examples;
 pub mod health;
 pub mod invitations;
 pub mod members;
+mod params;
+pub mod responses;
 pub mod spec;
 pub mod types;
+pub mod validate;
 
 use poem_openapi::Tags;
 

@@ -1,19 +1,16 @@
-//! What an invitation token can do: look it up, accept it, decline it; and resending, which
-//! issues a new token.
+//! The invitee's side: look an invitation up by its token, accept it, or decline it.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
-use uuid::Uuid;
 
 use crate::{
     entity::{InvitationStatus, invitation, organization_member as member},
-    error::{ApiError, CONFLICT_PENDING_EXISTS},
     service::{
-        begin_write,
-        invitations::{Invitation, InvitationService, leave_pending},
-        members, now, outbox, tokens,
+        ServiceError, ServiceResult, begin_write, is_unique_violation, members, now, outbox,
+        state::{Invitation, leave_pending},
+        tokens,
     },
 };
 
@@ -24,10 +21,20 @@ pub struct Accepted {
     pub membership: member::Model,
 }
 
-impl InvitationService {
+/// What a token holder can do.
+#[derive(Clone, Debug)]
+pub struct AcceptanceService {
+    db: DatabaseConnection,
+}
+
+impl AcceptanceService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
     /// The invitation a token belongs to, if that token may still be used.
-    pub async fn lookup(&self, token: &str) -> Result<Invitation, ApiError> {
-        let row = find_by_token(self.db(), token).await?;
+    pub async fn lookup(&self, token: &str) -> ServiceResult<Invitation> {
+        let row = find_by_token(&self.db, token).await?;
         usable(Invitation::at(row, now()))
     }
 
@@ -40,23 +47,23 @@ impl InvitationService {
         token: &str,
         user_id: &str,
         caller_email: Option<&str>,
-    ) -> Result<Accepted, ApiError> {
-        let txn = begin_write(self.db()).await?;
+    ) -> ServiceResult<Accepted> {
+        let txn = begin_write(&self.db).await?;
         let now = now();
         let row = find_by_token(&txn, token).await?;
         let current = usable(Invitation::at(row, now))?;
         if caller_email != Some(current.row.email.as_str()) {
-            return Err(ApiError::InvitationEmailMismatch);
+            return Err(ServiceError::EmailMismatch);
         }
         let org = current.row.organization_id;
         let already = members::role_of(&txn, org, user_id).await?.is_some()
             || members::email_is_member(&txn, org, &current.row.email).await?;
         if already {
-            return Err(ApiError::AlreadyAMember);
+            return Err(ServiceError::AlreadyAMember);
         }
         let won = leave_pending(&txn, org, current.row.id, InvitationStatus::Accepted, now).await?;
         if !won {
-            return Err(ApiError::InvitationAlreadyAccepted);
+            return Err(ServiceError::AlreadyAccepted);
         }
         let membership = member::Model {
             organization_id: org,
@@ -66,16 +73,13 @@ impl InvitationService {
             created_at: now,
             updated_at: now,
         };
-        let inserted = member::Entity::insert(membership.clone().into_active_model().reset_all())
+        member::Entity::insert(membership.clone().into_active_model().reset_all())
             .exec_without_returning(&txn)
-            .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                return Err(ApiError::AlreadyAMember);
-            }
-            Err(e) => return Err(e.into()),
-        }
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => ServiceError::AlreadyAMember,
+                false => e.into(),
+            })?;
         outbox::cancel_pending(&txn, current.row.id).await?;
         txn.commit().await?;
         tracing::info!(invitation = %current.row.id, org = %org, "invitation accepted");
@@ -90,8 +94,8 @@ impl InvitationService {
     }
 
     /// Declines: the token proves the mailbox, so no login is needed.
-    pub async fn decline(&self, token: &str) -> Result<(), ApiError> {
-        let txn = begin_write(self.db()).await?;
+    pub async fn decline(&self, token: &str) -> ServiceResult<()> {
+        let txn = begin_write(&self.db).await?;
         let now = now();
         let row = find_by_token(&txn, token).await?;
         let current = usable(Invitation::at(row, now))?;
@@ -107,90 +111,34 @@ impl InvitationService {
             // Someone else changed it first; report what it is now.
             let row = find_by_token(&txn, token).await?;
             usable(Invitation::at(row, now))?;
-            return Err(ApiError::InvitationNotFound);
+            return Err(ServiceError::InvitationNotFound);
         }
         outbox::cancel_pending(&txn, current.row.id).await?;
         txn.commit().await?;
         tracing::info!(invitation = %current.row.id, "invitation declined");
         Ok(())
     }
-
-    /// Issues a new token, extends the expiry and queues a new email. Allowed from `PENDING`
-    /// or `EXPIRED`; the old token stops working and its unsent email is cancelled.
-    #[tracing::instrument(skip_all, fields(org = %organization_id, invitation = %id))]
-    pub async fn resend(
-        &self,
-        organization_id: Uuid,
-        id: Uuid,
-        resent_by: &str,
-    ) -> Result<Invitation, ApiError> {
-        let txn = begin_write(self.db()).await?;
-        let now = now();
-        let row = invitation::Entity::find_by_id(id)
-            .filter(invitation::Column::OrganizationId.eq(organization_id))
-            .one(&txn)
-            .await?
-            .ok_or(ApiError::InvitationNotFound)?;
-        let status = Invitation::at(row.clone(), now).status;
-        if !matches!(
-            status,
-            InvitationStatus::Pending | InvitationStatus::Expired
-        ) {
-            return Err(ApiError::BadRequest(
-                "Invitation cannot be resent in its current state".to_owned(),
-            ));
-        }
-        if members::email_is_member(&txn, organization_id, &row.email).await? {
-            return Err(ApiError::AlreadyAMember);
-        }
-        let token = tokens::generate();
-        let mut active = row.clone().into_active_model();
-        active.status = sea_orm::Set(InvitationStatus::Pending);
-        active.token_hash = sea_orm::Set(Some(tokens::hash(&token)));
-        active.expires_at = sea_orm::Set(now + self.ttl());
-        active.invited_by = sea_orm::Set(resent_by.to_owned());
-        active.updated_at = sea_orm::Set(now);
-        let updated = match active.update(&txn).await {
-            Ok(updated) => updated,
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                // An expired invitation whose email has since been invited again.
-                return Err(ApiError::Conflict(CONFLICT_PENDING_EXISTS));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        outbox::cancel_pending(&txn, id).await?;
-        outbox::enqueue(&txn, id, &updated.email, &token).await?;
-        txn.commit().await?;
-        tracing::info!("invitation resent");
-        Ok(Invitation::at(updated, now))
-    }
 }
 
-async fn find_by_token(
-    db: &impl ConnectionTrait,
-    token: &str,
-) -> Result<invitation::Model, ApiError> {
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(ApiError::InvitationTokenMissing);
-    }
-    // Anything that is not one of our tokens cannot match; skip the query for absurd input.
-    if token.len() > 128 {
-        return Err(ApiError::InvitationNotFound);
+async fn find_by_token(db: &impl ConnectionTrait, token: &str) -> ServiceResult<invitation::Model> {
+    if token.trim().is_empty() {
+        return Err(ServiceError::TokenMissing);
     }
     invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(tokens::hash(token)))
         .one(db)
         .await?
-        .ok_or(ApiError::InvitationNotFound)
+        .ok_or(ServiceError::InvitationNotFound)
 }
 
 /// Maps a token's invitation state to the contract's answers.
-fn usable(invitation: Invitation) -> Result<Invitation, ApiError> {
+fn usable(invitation: Invitation) -> ServiceResult<Invitation> {
     match invitation.status {
         InvitationStatus::Pending => Ok(invitation),
-        InvitationStatus::Expired => Err(ApiError::InvitationExpired),
-        InvitationStatus::Accepted => Err(ApiError::InvitationAlreadyAccepted),
-        InvitationStatus::Revoked | InvitationStatus::Declined => Err(ApiError::InvitationNotFound),
+        InvitationStatus::Expired => Err(ServiceError::Expired),
+        InvitationStatus::Accepted => Err(ServiceError::AlreadyAccepted),
+        InvitationStatus::Revoked | InvitationStatus::Declined => {
+            Err(ServiceError::InvitationNotFound)
+        }
     }
 }

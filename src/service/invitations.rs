@@ -1,40 +1,26 @@
-//! Invitations: create, list, get, revoke. Status `EXPIRED` is derived at read time from
-//! `expires_at`, so a pending row past its expiry reads as expired before any job rewrites it.
+//! An organization's invitations as its admins manage them: create, list, get, revoke,
+//! resend, and the expiry sweep.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait, LikeExpr},
 };
 use uuid::Uuid;
 
+pub use super::state::Invitation;
 use crate::{
     entity::{InvitationStatus, OrgRole, invitation},
-    error::{ApiError, CONFLICT_PENDING_EXISTS},
-    service::{begin_write, members, normalize_email, now, outbox, tokens},
+    service::{
+        ServiceError, ServiceResult, Transition, begin_write, is_unique_violation, members,
+        normalize_email, now, outbox,
+        state::{leave_pending, live_pending_id, status_condition},
+        tokens,
+    },
 };
-
-/// An invitation as the API reports it: the stored row with its effective status.
-#[derive(Clone, Debug)]
-pub struct Invitation {
-    pub row: invitation::Model,
-    pub status: InvitationStatus,
-}
-
-impl Invitation {
-    pub fn at(row: invitation::Model, now: DateTime<Utc>) -> Self {
-        let status = if row.status == InvitationStatus::Pending && now >= row.expires_at {
-            InvitationStatus::Expired
-        } else {
-            row.status
-        };
-        Self { row, status }
-    }
-}
 
 /// What a list request asks for. `page` starts at 1.
 #[derive(Clone, Debug)]
@@ -60,9 +46,10 @@ impl InvitationService {
         Self { db, ttl }
     }
 
-    /// Creates a pending invitation. A member's email is `ALREADY_A_MEMBER` (checked first); a
-    /// live pending invitation is `CONFLICT`, decided by the partial unique index so concurrent
-    /// creates yield exactly one row. An expired pending row is retired in the same transaction.
+    /// Creates a pending invitation. A member's email is `AlreadyAMember` (checked first); a
+    /// live pending invitation is `PendingExists`, decided by the partial unique index so
+    /// concurrent creates yield exactly one row. An expired pending row is retired in the same
+    /// transaction.
     #[tracing::instrument(skip_all, fields(org = %organization_id))]
     pub async fn create(
         &self,
@@ -70,25 +57,14 @@ impl InvitationService {
         email: &str,
         role: OrgRole,
         invited_by: &str,
-    ) -> Result<Invitation, ApiError> {
+    ) -> ServiceResult<Invitation> {
         let email = normalize_email(email);
         let now = now();
         let txn = begin_write(&self.db).await?;
         if members::email_is_member(&txn, organization_id, &email).await? {
-            return Err(ApiError::AlreadyAMember);
+            return Err(ServiceError::AlreadyAMember);
         }
-        invitation::Entity::update_many()
-            .col_expr(
-                invitation::Column::Status,
-                Expr::value(InvitationStatus::Expired),
-            )
-            .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-            .filter(invitation::Column::OrganizationId.eq(organization_id))
-            .filter(invitation::Column::Email.eq(email.as_str()))
-            .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-            .filter(invitation::Column::ExpiresAt.lte(now))
-            .exec(&txn)
-            .await?;
+        retire_expired(&txn, organization_id, &email, now).await?;
         let token = tokens::generate();
         let model = invitation::Model {
             id: Uuid::now_v7(),
@@ -106,12 +82,10 @@ impl InvitationService {
         let inserted = invitation::Entity::insert(model.clone().into_active_model().reset_all())
             .exec_without_returning(&txn)
             .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                return Err(ApiError::Conflict(CONFLICT_PENDING_EXISTS));
-            }
-            Err(e) => return Err(e.into()),
+        if let Err(e) = inserted {
+            return Err(self
+                .pending_conflict(e, txn, organization_id, &model.email)
+                .await);
         }
         outbox::enqueue(&txn, model.id, &model.email, &token).await?;
         txn.commit().await?;
@@ -119,17 +93,30 @@ impl InvitationService {
         Ok(Invitation::at(model, now))
     }
 
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    pub fn ttl(&self) -> chrono::Duration {
-        self.ttl
+    /// A failed write: `PendingExists` (naming the live invitation, read after the rollback)
+    /// when the pending-email index refused it, else the database error.
+    async fn pending_conflict(
+        &self,
+        err: sea_orm::DbErr,
+        txn: sea_orm::DatabaseTransaction,
+        organization_id: Uuid,
+        email: &str,
+    ) -> ServiceError {
+        if !is_unique_violation(&err) {
+            return err.into();
+        }
+        if let Err(e) = txn.rollback().await {
+            return e.into();
+        }
+        match live_pending_id(&self.db, organization_id, email, now()).await {
+            Ok(existing) => ServiceError::PendingExists { existing },
+            Err(e) => e,
+        }
     }
 
     /// Rewrites every pending invitation past its expiry to `EXPIRED` in one statement. Safe to
     /// run on several instances at once, and idempotent: returns how many rows it changed.
-    pub async fn expire_due(&self) -> Result<u64, ApiError> {
+    pub async fn expire_due(&self) -> ServiceResult<u64> {
         let now = now();
         let result = invitation::Entity::update_many()
             .col_expr(
@@ -149,7 +136,7 @@ impl InvitationService {
         &self,
         organization_id: Uuid,
         query: &ListQuery,
-    ) -> Result<(Vec<Invitation>, u64), ApiError> {
+    ) -> ServiceResult<(Vec<Invitation>, u64)> {
         let now = now();
         let mut filter =
             Condition::all().add(invitation::Column::OrganizationId.eq(organization_id));
@@ -184,19 +171,15 @@ impl InvitationService {
     }
 
     /// One invitation of the organization; another organization's id is not found.
-    pub async fn get(&self, organization_id: Uuid, id: Uuid) -> Result<Invitation, ApiError> {
-        let row = invitation::Entity::find_by_id(id)
-            .filter(invitation::Column::OrganizationId.eq(organization_id))
-            .one(&self.db)
-            .await?
-            .ok_or(ApiError::InvitationNotFound)?;
+    pub async fn get(&self, organization_id: Uuid, id: Uuid) -> ServiceResult<Invitation> {
+        let row = find_in_org(&self.db, organization_id, id).await?;
         Ok(Invitation::at(row, now()))
     }
 
     /// Soft-revokes a live pending invitation in one conditional update, so a revoke racing an
     /// accept or another revoke cannot both win.
     #[tracing::instrument(skip_all, fields(org = %organization_id, invitation = %id))]
-    pub async fn revoke(&self, organization_id: Uuid, id: Uuid) -> Result<(), ApiError> {
+    pub async fn revoke(&self, organization_id: Uuid, id: Uuid) -> ServiceResult<()> {
         let now = now();
         let won = leave_pending(
             &self.db,
@@ -213,54 +196,85 @@ impl InvitationService {
         }
         // Nothing changed: either it is not ours to see, or it is not revocable.
         self.get(organization_id, id).await?;
-        Err(ApiError::BadRequest(
-            "Invitation cannot be revoked in its current state".to_owned(),
-        ))
+        Err(ServiceError::NotAllowed(Transition::Revoke))
+    }
+
+    /// Issues a new token, extends the expiry and queues a new email. Allowed from `PENDING`
+    /// or `EXPIRED`; the old token stops working and its unsent email is cancelled.
+    #[tracing::instrument(skip_all, fields(org = %organization_id, invitation = %id))]
+    pub async fn resend(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        resent_by: &str,
+    ) -> ServiceResult<Invitation> {
+        let txn = begin_write(&self.db).await?;
+        let now = now();
+        let row = find_in_org(&txn, organization_id, id).await?;
+        let status = Invitation::at(row.clone(), now).status;
+        if !matches!(
+            status,
+            InvitationStatus::Pending | InvitationStatus::Expired
+        ) {
+            return Err(ServiceError::NotAllowed(Transition::Resend));
+        }
+        if members::email_is_member(&txn, organization_id, &row.email).await? {
+            return Err(ServiceError::AlreadyAMember);
+        }
+        let token = tokens::generate();
+        let email = row.email.clone();
+        let mut active = row.into_active_model();
+        active.status = sea_orm::Set(InvitationStatus::Pending);
+        active.token_hash = sea_orm::Set(Some(tokens::hash(&token)));
+        active.expires_at = sea_orm::Set(now + self.ttl);
+        active.invited_by = sea_orm::Set(resent_by.to_owned());
+        active.updated_at = sea_orm::Set(now);
+        let updated = match active.update(&txn).await {
+            Ok(updated) => updated,
+            // An expired invitation whose email has since been invited again.
+            Err(e) => return Err(self.pending_conflict(e, txn, organization_id, &email).await),
+        };
+        outbox::cancel_pending(&txn, id).await?;
+        outbox::enqueue(&txn, id, &updated.email, &token).await?;
+        txn.commit().await?;
+        tracing::info!("invitation resent");
+        Ok(Invitation::at(updated, now))
     }
 }
 
-/// Moves a live (pending, unexpired) invitation to `to` in one conditional `UPDATE`, so of
-/// several concurrent transitions exactly one wins; returns whether this call did.
-/// `ACCEPTED` also stamps `accepted_at`.
-pub(crate) async fn leave_pending(
-    db: &impl ConnectionTrait,
+async fn find_in_org(
+    db: &impl sea_orm::ConnectionTrait,
     organization_id: Uuid,
     id: Uuid,
-    to: InvitationStatus,
-    now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
-    let mut update = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value(to))
-        .col_expr(invitation::Column::UpdatedAt, Expr::value(now));
-    if to == InvitationStatus::Accepted {
-        update = update.col_expr(invitation::Column::AcceptedAt, Expr::value(Some(now)));
-    }
-    let result = update
-        .filter(invitation::Column::Id.eq(id))
+) -> ServiceResult<invitation::Model> {
+    invitation::Entity::find_by_id(id)
         .filter(invitation::Column::OrganizationId.eq(organization_id))
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-        .filter(invitation::Column::ExpiresAt.gt(now))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::InvitationNotFound)
 }
 
-/// The SQL for "effective status = X", consistent with [`Invitation::at`].
-fn status_condition(status: InvitationStatus, now: DateTime<Utc>) -> Condition {
-    use invitation::Column as C;
-    match status {
-        InvitationStatus::Pending => Condition::all()
-            .add(C::Status.eq(InvitationStatus::Pending))
-            .add(C::ExpiresAt.gt(now)),
-        InvitationStatus::Expired => Condition::any()
-            .add(C::Status.eq(InvitationStatus::Expired))
-            .add(
-                Condition::all()
-                    .add(C::Status.eq(InvitationStatus::Pending))
-                    .add(C::ExpiresAt.lte(now)),
-            ),
-        other => Condition::all().add(C::Status.eq(other)),
-    }
+/// Retires a pending invitation for `email` that has expired, so it no longer holds the
+/// pending-email index.
+async fn retire_expired(
+    txn: &sea_orm::DatabaseTransaction,
+    organization_id: Uuid,
+    email: &str,
+    now: chrono::DateTime<Utc>,
+) -> ServiceResult<()> {
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::Status,
+            Expr::value(InvitationStatus::Expired),
+        )
+        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
+        .filter(invitation::Column::OrganizationId.eq(organization_id))
+        .filter(invitation::Column::Email.eq(email))
+        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .filter(invitation::Column::ExpiresAt.lte(now))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Makes user text match literally inside a LIKE pattern.

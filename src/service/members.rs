@@ -8,8 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     entity::{OrgRole, organization_member as member},
-    error::ApiError,
-    service::{normalize_email, now},
+    service::{ServiceError, ServiceResult, normalize_email, now},
 };
 
 /// The role a user holds in an organization, if any.
@@ -17,7 +16,7 @@ pub async fn role_of(
     db: &impl ConnectionTrait,
     organization_id: Uuid,
     user_id: &str,
-) -> Result<Option<OrgRole>, ApiError> {
+) -> ServiceResult<Option<OrgRole>> {
     Ok(
         member::Entity::find_by_id((organization_id, user_id.to_owned()))
             .one(db)
@@ -31,7 +30,7 @@ pub async fn email_is_member(
     db: &impl ConnectionTrait,
     organization_id: Uuid,
     email: &str,
-) -> Result<bool, ApiError> {
+) -> ServiceResult<bool> {
     let count = member::Entity::find()
         .filter(member::Column::OrganizationId.eq(organization_id))
         .filter(member::Column::Email.eq(email))
@@ -47,7 +46,7 @@ pub async fn upsert(
     user_id: &str,
     email: &str,
     role: OrgRole,
-) -> Result<member::Model, ApiError> {
+) -> ServiceResult<member::Model> {
     let now = now();
     let model = member::ActiveModel {
         organization_id: Set(organization_id),
@@ -72,7 +71,7 @@ pub async fn upsert(
     member::Entity::find_by_id((organization_id, user_id.to_owned()))
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("upserted member vanished")))
+        .ok_or_else(|| ServiceError::Internal("the upserted membership vanished".to_owned()))
 }
 
 /// One page of an organization's members, oldest first, and the total count.
@@ -81,7 +80,7 @@ pub async fn list(
     organization_id: Uuid,
     page: u64,
     limit: u64,
-) -> Result<(Vec<member::Model>, u64), ApiError> {
+) -> ServiceResult<(Vec<member::Model>, u64)> {
     let query = member::Entity::find().filter(member::Column::OrganizationId.eq(organization_id));
     let total = query.clone().count(db).await?;
     let items = query

@@ -1,12 +1,16 @@
-//! Business rules and SeaORM queries. No poem types in any signature.
+//! Business rules and SeaORM queries. No poem types in any signature; failures are
+//! [`ServiceError`]s.
 
 pub mod acceptance;
+mod error;
 pub mod invitations;
 pub mod members;
 pub mod outbox;
+pub mod state;
 pub mod tokens;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+pub use error::{ServiceError, ServiceResult, Transition, is_unavailable, is_unique_violation};
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,

@@ -7,14 +7,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::{
     entity::email_outbox::{self as outbox, OutboxStatus},
-    error::ApiError,
     service::now,
 };
 
@@ -24,7 +23,7 @@ pub async fn enqueue(
     invitation_id: Uuid,
     recipient: &str,
     token: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), DbErr> {
     let now = now();
     let row = outbox::Model {
         id: Uuid::now_v7(),
@@ -48,10 +47,7 @@ pub async fn enqueue(
 }
 
 /// Cancels (and wipes the token of) every undelivered message for an invitation.
-pub async fn cancel_pending(
-    db: &impl ConnectionTrait,
-    invitation_id: Uuid,
-) -> Result<(), ApiError> {
+pub async fn cancel_pending(db: &impl ConnectionTrait, invitation_id: Uuid) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Cancelled))
         .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None))
@@ -69,7 +65,7 @@ pub async fn claim(
     db: &DatabaseConnection,
     limit: u64,
     lease: Duration,
-) -> Result<Vec<outbox::Model>, ApiError> {
+) -> Result<Vec<outbox::Model>, DbErr> {
     let owner = Uuid::now_v7();
     let now = now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
@@ -103,16 +99,16 @@ pub async fn claim(
     };
     db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
-    Ok(outbox::Entity::find()
+    outbox::Entity::find()
         .filter(outbox::Column::LockOwner.eq(owner))
         .filter(outbox::Column::Status.eq(OutboxStatus::Pending))
         .order_by_asc(outbox::Column::NextAttemptAt)
         .all(db)
-        .await?)
+        .await
 }
 
 /// Records a delivery and forgets the token.
-pub async fn mark_sent(db: &DatabaseConnection, message: &outbox::Model) -> Result<(), ApiError> {
+pub async fn mark_sent(db: &DatabaseConnection, message: &outbox::Model) -> Result<(), DbErr> {
     let now = now();
     let mut row = message.clone().into_active_model();
     row.status = sea_orm::Set(OutboxStatus::Sent);
@@ -134,7 +130,7 @@ pub async fn mark_failed(
     error: &str,
     backoff: Duration,
     max_attempts: i32,
-) -> Result<OutboxStatus, ApiError> {
+) -> Result<OutboxStatus, DbErr> {
     let now = now();
     let attempts = message.attempts + 1;
     let give_up = attempts >= max_attempts;

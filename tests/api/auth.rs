@@ -145,6 +145,28 @@ async fn tokens_that_do_not_verify_are_401() {
         ),
         ("alg none", alg_none(&good)),
         ("garbage", "not.a.jwt".to_owned()),
+        (
+            "not valid before a minute from now",
+            hs256(
+                json!({ "sub": admin.user_id, "exp": now() + 600, "nbf": now() + 90 }),
+                TEST_SECRET,
+            ),
+        ),
+        (
+            "CR/LF in sub",
+            hs256(
+                json!({ "sub": "alice\r\nBcc: x", "exp": now() + 600 }),
+                TEST_SECRET,
+            ),
+        ),
+        (
+            "control character in email",
+            hs256(
+                json!({ "sub": admin.user_id, "email": "a\u{7}@x.io", "exp": now() + 600 }),
+                TEST_SECRET,
+            ),
+        ),
+        ("unknown critical extension", with_crit(&good)),
     ];
     for (what, token) in bad_tokens {
         let resp = app
@@ -173,6 +195,17 @@ async fn tokens_that_do_not_verify_are_401() {
         }
         req.send().await.assert_error(401, "UNAUTHORIZED");
     }
+    // A `nbf` within the 30 s leeway is accepted, like `exp`.
+    let soon = hs256(
+        json!({ "sub": admin.user_id, "exp": now() + 600, "nbf": now() + 10 }),
+        TEST_SECRET,
+    );
+    app.get("/api/v1/invitations")
+        .bearer(&soon)
+        .header("x-org-id", &admin.org.to_string())
+        .send()
+        .await
+        .assert_status(200);
     // Within the 30 s leeway an expired token still works.
     let fresh = hs256(
         json!({ "sub": admin.user_id, "exp": now() - 10 }),
@@ -184,6 +217,21 @@ async fn tokens_that_do_not_verify_are_401() {
         .send()
         .await
         .assert_status(200);
+}
+
+/// A correctly signed HS256 token whose header names a critical extension nobody knows.
+fn with_crit(claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let header =
+        json!({ "alg": "HS256", "typ": "JWT", "crit": ["x-voke-unknown"], "x-voke-unknown": 1 });
+    let message = format!("{}.{}", b64(&header), b64(claims));
+    let key = EncodingKey::from_secret(TEST_SECRET.as_bytes());
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).expect("sign");
+    format!("{message}.{signature}")
 }
 
 fn alg_none(claims: &serde_json::Value) -> String {

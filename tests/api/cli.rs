@@ -177,52 +177,107 @@ async fn migrate_status_down_and_up_work_from_the_command_line() {
     assert_eq!(status.matches("Applied").count(), 3, "{status}");
 }
 
-#[tokio::test]
-async fn serve_in_development_mode_prints_a_working_super_admin_token() {
+/// Kills the child process when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What development mode prints at start: the address, the token and the example org.
+#[derive(Default)]
+struct Banner {
+    addr: Option<String>,
+    token: Option<String>,
+    org: Option<String>,
+    warned: bool,
+}
+
+fn read_banner(stdout: std::process::ChildStdout) -> Banner {
     use std::io::{BufRead, BufReader};
+    let mut banner = Banner::default();
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    for line in lines.by_ref() {
+        banner.warned |= line.contains("DEVELOPMENT MODE");
+        if let Some(rest) = line.split("http://").nth(1)
+            && line.contains("Swagger UI")
+        {
+            banner.addr = rest.split('/').next().map(str::to_owned);
+        }
+        let trimmed = line.trim();
+        if trimmed.starts_with("eyJ") && trimmed.matches('.').count() == 2 {
+            banner.token = Some(trimmed.to_owned());
+        }
+        if banner.token.is_some() && uuid::Uuid::try_parse(trimmed).is_ok() {
+            banner.org = Some(trimmed.to_owned());
+            break;
+        }
+    }
+    // Keep draining, so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    banner
+}
+
+#[tokio::test]
+async fn serve_in_development_mode_prints_a_token_and_the_example_org_it_administers() {
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}/dev.db?mode=rwc", dir.path().display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_voke-invitations"))
-        .env_clear()
-        .env("DATABASE_URL", &url)
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start serve");
-    let stdout = child.stdout.take().expect("stdout");
-    // Read the banner on a thread: the server keeps running.
-    let banner = std::thread::spawn(move || {
-        let (mut addr, mut token, mut warned) = (None, None, false);
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("DEVELOPMENT MODE") {
-                warned = true;
-            }
-            if let Some(rest) = line.split("http://").nth(1)
-                && line.contains("Swagger UI")
-            {
-                addr = rest.split('/').next().map(str::to_owned);
-            }
-            let trimmed = line.trim();
-            if trimmed.starts_with("eyJ") && trimmed.matches('.').count() == 2 {
-                token = Some(trimmed.to_owned());
-                break;
-            }
-        }
-        (addr, token, warned)
-    });
-    let (addr, token, warned) = banner.join().expect("banner");
-    let (addr, token) = (addr.expect("Swagger UI address"), token.expect("token"));
-    assert!(warned, "development mode says so");
-    let resp = reqwest::Client::new()
-        .get(format!("http://{addr}/api/v1/invitations"))
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_voke-invitations"))
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start serve"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let banner = tokio::task::spawn_blocking(move || read_banner(stdout))
+        .await
+        .expect("banner");
+    assert!(banner.warned, "development mode says so");
+    let addr = banner.addr.expect("Swagger UI address");
+    let token = banner.token.expect("token");
+    let org = banner.org.expect("example organization id");
+
+    // The org printed is the one every example in the spec uses.
+    let spec: serde_json::Value =
+        serde_json::from_str(&voke_invitations::startup::openapi_json()).expect("spec");
+    let create = &spec["paths"]["/api/v1/invitations"]["post"];
+    let header = create["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "x-org-id"))
+        .expect("x-org-id parameter");
+    assert_eq!(header["schema"]["example"], org.as_str());
+
+    // The example body, as Swagger UI would send it, creates an invitation there.
+    let body = spec["components"]["schemas"]["CreateInvitationRequest"]["example"].clone();
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("http://{addr}/api/v1/invitations"))
         .bearer_auth(&token)
-        .header("x-org-id", uuid::Uuid::now_v7().to_string())
+        .header("x-org-id", &org)
+        .json(&body)
         .send()
         .await
-        .expect("request");
-    let status = resp.status();
-    child.kill().expect("stop serve");
-    let _ = child.wait();
-    assert_eq!(status, 200);
+        .expect("create");
+    assert_eq!(resp.status(), 201);
+
+    // And the development admin is an ORG_ADMIN member of it.
+    let members: serde_json::Value = client
+        .get(format!("http://{addr}/api/v1/members"))
+        .bearer_auth(&token)
+        .header("x-org-id", &org)
+        .send()
+        .await
+        .expect("members")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(members["data"][0]["userId"], "dev-admin");
+    assert_eq!(members["data"][0]["role"], "ORG_ADMIN");
 }

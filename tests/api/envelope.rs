@@ -221,3 +221,14 @@ async fn operations_report_503_service_unavailable_when_the_database_is_gone() {
     let resp = app.get("/api/v1/invitations").acting_as(&root).send().await;
     resp.assert_error(503, "SERVICE_UNAVAILABLE");
 }
+
+#[tokio::test]
+async fn the_spec_documents_answer_only_get_and_say_so_with_405_and_allow() {
+    let app = spawn_app().await;
+    for path in ["/openapi.json", "/openapi.yaml"] {
+        app.get(path).send().await.assert_status(200);
+        let resp = app.post(path).json(json!({})).send().await;
+        resp.assert_error(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(resp.headers["allow"], "GET", "{path}");
+    }
+}

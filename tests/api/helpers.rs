@@ -14,9 +14,10 @@ use voke_invitations::{
     auth::JwtVerifier,
     config::Config,
     db,
+    db::migrate_up as migrate,
     entity::OrgRole,
     service,
-    startup::{AppState, build_app, migrate},
+    startup::{AppState, build_app},
 };
 
 pub const TEST_SECRET: &str = "integration-test-secret-0123456789abcdef";
@@ -24,7 +25,7 @@ pub const TEST_SECRET: &str = "integration-test-secret-0123456789abcdef";
 type BoxedEndpoint = poem::endpoint::BoxEndpoint<'static, poem::Response>;
 
 /// Where this test's database lives; dropping it removes the database.
-enum DbGuard {
+pub enum DbGuard {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -75,7 +76,7 @@ pub struct Actor {
 }
 
 /// A fresh database URL for one test, plus its guard.
-async fn fresh_database() -> (String, DbGuard) {
+pub async fn fresh_database() -> (String, DbGuard) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("voke_test_{}", Uuid::new_v4().simple());

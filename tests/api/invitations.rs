@@ -174,6 +174,16 @@ async fn create_invitation_returns_409_when_a_pending_one_exists_in_any_letter_c
         resp.body["message"],
         "A pending invitation already exists for this email"
     );
+    // The conflict names the live invitation, so a client can offer "resend" instead.
+    let live = app
+        .get("/api/v1/invitations?email=dup@example.com")
+        .acting_as(&admin)
+        .send()
+        .await;
+    assert_eq!(
+        resp.body["details"]["invitationId"],
+        live.body["data"][0]["id"]
+    );
     // Another organization may invite the same person.
     let other = app.admin().await;
     app.invite(&other, "dup@example.com", None).await;
@@ -288,7 +298,19 @@ async fn get_invitation_returns_it_and_404_for_unknown_or_foreign_ids() {
 async fn invalid_path_ids_are_400_invalid_uuid() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    for id in ["abc", "123", "0191f0c4-7a3c-7d4e-8a2b-2f7c1c9e4a1", "%00"] {
+    // One rule for path ids and x-org-id: the hyphenated form only, as the spec's pattern says.
+    let simple = "0191f0c47a3c7d4e8a2b2f7c1c9e4a11";
+    let braced = "%7B0191f0c4-7a3c-7d4e-8a2b-2f7c1c9e4a11%7D";
+    let urn = "urn:uuid:0191f0c4-7a3c-7d4e-8a2b-2f7c1c9e4a11";
+    for id in [
+        "abc",
+        "123",
+        "0191f0c4-7a3c-7d4e-8a2b-2f7c1c9e4a1",
+        "%00",
+        simple,
+        braced,
+        urn,
+    ] {
         let resp = app
             .get(&format!("/api/v1/invitations/{id}"))
             .acting_as(&admin)

@@ -84,9 +84,15 @@ async fn lookup_answers_each_documented_error() {
     lookup(&app, "not-a-real-token")
         .await
         .assert_error(404, "INVITATION_NOT_FOUND");
-    lookup(&app, &"x".repeat(5000))
-        .await
-        .assert_error(404, "INVITATION_NOT_FOUND");
+    // The spec's token schema is enforced: at most 128 base64url characters.
+    let resp = lookup(&app, &"x".repeat(5000)).await;
+    resp.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(
+        resp.validation_errors(),
+        ["token: must be at most 128 characters long"]
+    );
+    let resp = lookup(&app, "not%2Fbase64url").await;
+    assert_eq!(resp.validation_errors(), ["token: has an invalid format"]);
 
     let (id, token) = invited(&app, &admin, "exp@example.com", "VIEWER").await;
     app.expire(&id).await;

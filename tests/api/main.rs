@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod email;
 mod envelope;
+mod examples;
 mod helpers;
 mod invitations;
 mod lifecycle;

@@ -2,15 +2,12 @@
 
 use voke_invitations::startup::Application;
 
-use crate::helpers::{TEST_SECRET, test_config};
+use crate::helpers::{TEST_SECRET, fresh_database, test_config};
 
 #[tokio::test]
 async fn the_server_answers_over_tcp_and_shuts_down_gracefully() {
-    let dir = tempfile::tempdir().expect("dir");
-    let url = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| format!("sqlite://{}/socket.db?mode=rwc", dir.path().display()));
+    // A database of its own (on PostgreSQL too), dropped when the guard goes.
+    let (url, _guard) = fresh_database().await;
     let config = test_config(
         &url,
         &[("BIND_ADDR", "127.0.0.1:0"), ("JWT_SECRET", TEST_SECRET)],

@@ -1,0 +1,253 @@
+//! The failure statuses operations document, each with example errors of its codes.
+
+use super::ErrorDoc;
+use crate::{
+    api::examples,
+    error::{ApiError, CONFLICT_PENDING_EXISTS},
+};
+
+fn invalid_org() -> ApiError {
+    ApiError::InvalidUuid("x-org-id")
+}
+fn invalid_id() -> ApiError {
+    ApiError::InvalidUuid("id")
+}
+fn bad_email() -> ApiError {
+    ApiError::validation("email: must be a valid email address")
+}
+fn bad_limit() -> ApiError {
+    ApiError::validation("limit: must be at most 100")
+}
+fn bad_token() -> ApiError {
+    ApiError::validation("token: has an invalid format")
+}
+fn not_revocable() -> ApiError {
+    ApiError::BadRequest("Invitation cannot be revoked in its current state".to_owned())
+}
+fn not_resendable() -> ApiError {
+    ApiError::BadRequest("Invitation cannot be resent in its current state".to_owned())
+}
+fn unauthorized() -> ApiError {
+    ApiError::Unauthorized("Invalid or expired bearer token")
+}
+fn no_org() -> ApiError {
+    ApiError::OrgContextRequired
+}
+fn not_member() -> ApiError {
+    ApiError::OrgMembershipRequired
+}
+fn not_admin() -> ApiError {
+    ApiError::InsufficientOrgPermissions
+}
+fn not_found() -> ApiError {
+    ApiError::InvitationNotFound
+}
+fn conflict() -> ApiError {
+    ApiError::Conflict {
+        message: CONFLICT_PENDING_EXISTS,
+        invitation_id: Some(examples::INVITATION_ID),
+    }
+}
+fn member() -> ApiError {
+    ApiError::AlreadyAMember
+}
+fn token_missing() -> ApiError {
+    ApiError::InvitationTokenMissing
+}
+fn expired() -> ApiError {
+    ApiError::InvitationExpired
+}
+fn mismatch() -> ApiError {
+    ApiError::InvitationEmailMismatch
+}
+fn accepted() -> ApiError {
+    ApiError::InvitationAlreadyAccepted
+}
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge
+}
+fn media_type() -> ApiError {
+    ApiError::UnsupportedMediaType(
+        "Content-Type `text/plain` is not supported; send application/json".to_owned(),
+    )
+}
+fn internal() -> ApiError {
+    ApiError::internal(anyhow::anyhow!("example"))
+}
+fn unavailable() -> ApiError {
+    ApiError::ServiceUnavailable(anyhow::anyhow!("example"))
+}
+
+pub const E400_LIST: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`VALIDATION_ERROR`: a query parameter is invalid (`details.errors` says \
+                  which); `INVALID_UUID`: the `x-org-id` header is not a UUID.",
+    examples: &[bad_limit, invalid_org],
+};
+pub const E400_CREATE: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`VALIDATION_ERROR`: the body is invalid (`details.errors` has one line per \
+                  field); `INVALID_UUID`: the `x-org-id` header is not a UUID.",
+    examples: &[bad_email, invalid_org],
+};
+pub const E400_UUID: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`INVALID_UUID`: the path id or the `x-org-id` header is not a UUID.",
+    examples: &[invalid_id],
+};
+pub const E400_REVOKE: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`INVALID_UUID`: the path id or the `x-org-id` header is not a UUID; \
+                  `BAD_REQUEST`: the invitation is not pending (accepted, declined, revoked or \
+                  expired).",
+    examples: &[invalid_id, not_revocable],
+};
+pub const E400_RESEND: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`INVALID_UUID`: the path id or the `x-org-id` header is not a UUID; \
+                  `BAD_REQUEST`: the invitation is neither pending nor expired.",
+    examples: &[invalid_id, not_resendable],
+};
+pub const E400_TOKEN: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`INVITATION_TOKEN_MISSING`: no token, or a blank one; `VALIDATION_ERROR`: a \
+                  malformed body or a token that breaks the token's schema.",
+    examples: &[token_missing, bad_token],
+};
+pub const E401: ErrorDoc = ErrorDoc {
+    status: 401,
+    description: "`UNAUTHORIZED`: the bearer token is missing, malformed, expired, or signed \
+                  with another key or algorithm.",
+    examples: &[unauthorized],
+};
+pub const E403_ORG_ADMIN: ErrorDoc = ErrorDoc {
+    status: 403,
+    description: "`ORG_CONTEXT_REQUIRED`: no `x-org-id` header; `ORG_MEMBERSHIP_REQUIRED`: the \
+                  caller is not a member of that organization; `INSUFFICIENT_ORG_PERMISSIONS`: \
+                  the caller is not an `ORG_ADMIN` there.",
+    examples: &[no_org, not_member, not_admin],
+};
+pub const E403_ORG_MEMBER: ErrorDoc = ErrorDoc {
+    status: 403,
+    description: "`ORG_CONTEXT_REQUIRED`: no `x-org-id` header; `ORG_MEMBERSHIP_REQUIRED`: the \
+                  caller is not a member of that organization.",
+    examples: &[no_org, not_member],
+};
+pub const E403_TOKEN: ErrorDoc = ErrorDoc {
+    status: 403,
+    description: "`INVITATION_EXPIRED`: the invitation has expired.",
+    examples: &[expired],
+};
+pub const E403_TOKEN_ACCEPT: ErrorDoc = ErrorDoc {
+    status: 403,
+    description: "`INVITATION_EXPIRED`: the invitation has expired; \
+                  `INVITATION_EMAIL_MISMATCH`: the caller's `email` claim is absent or differs \
+                  from the invited email (the invitation stays usable).",
+    examples: &[expired, mismatch],
+};
+pub const E404_INVITATION: ErrorDoc = ErrorDoc {
+    status: 404,
+    description: "`INVITATION_NOT_FOUND`: no such invitation in the caller's organization.",
+    examples: &[not_found],
+};
+pub const E404_TOKEN: ErrorDoc = ErrorDoc {
+    status: 404,
+    description: "`INVITATION_NOT_FOUND`: the token is unknown, or its invitation was revoked \
+                  or declined.",
+    examples: &[not_found],
+};
+pub const E409_CREATE: ErrorDoc = ErrorDoc {
+    status: 409,
+    description: "`ALREADY_A_MEMBER`: the email belongs to a member of the organization; \
+                  `CONFLICT`: a pending, unexpired invitation already exists for this email \
+                  (`details.invitationId` names it).",
+    examples: &[conflict, member],
+};
+pub const E409_RESEND: ErrorDoc = ErrorDoc {
+    status: 409,
+    description: "`ALREADY_A_MEMBER`: the email now belongs to a member; `CONFLICT`: another \
+                  pending invitation exists for this email.",
+    examples: &[member, conflict],
+};
+pub const E409_TOKEN: ErrorDoc = ErrorDoc {
+    status: 409,
+    description: "`INVITATION_ALREADY_ACCEPTED`: the invitation has already been accepted.",
+    examples: &[accepted],
+};
+pub const E409_ACCEPT: ErrorDoc = ErrorDoc {
+    status: 409,
+    description: "`INVITATION_ALREADY_ACCEPTED`: the invitation has already been accepted; \
+                  `ALREADY_A_MEMBER`: the caller (or the invited email) is already a member.",
+    examples: &[accepted, member],
+};
+pub const E413: ErrorDoc = ErrorDoc {
+    status: 413,
+    description: "`PAYLOAD_TOO_LARGE`: the body is over 64 KiB.",
+    examples: &[too_large],
+};
+pub const E415: ErrorDoc = ErrorDoc {
+    status: 415,
+    description: "`UNSUPPORTED_MEDIA_TYPE`: the body is not `application/json`.",
+    examples: &[media_type],
+};
+pub const E500: ErrorDoc = ErrorDoc {
+    status: 500,
+    description: "`INTERNAL_SERVER_ERROR`: an unexpected failure; the cause is logged, not \
+                  returned.",
+    examples: &[internal],
+};
+pub const E503: ErrorDoc = ErrorDoc {
+    status: 503,
+    description: "`SERVICE_UNAVAILABLE`: the database cannot be reached.",
+    examples: &[unavailable],
+};
+
+/// Every document, for the test that checks examples against their status.
+pub const ALL: &[&ErrorDoc] = &[
+    &E400_LIST,
+    &E400_CREATE,
+    &E400_UUID,
+    &E400_REVOKE,
+    &E400_RESEND,
+    &E400_TOKEN,
+    &E401,
+    &E403_ORG_ADMIN,
+    &E403_ORG_MEMBER,
+    &E403_TOKEN,
+    &E403_TOKEN_ACCEPT,
+    &E404_INVITATION,
+    &E404_TOKEN,
+    &E409_CREATE,
+    &E409_RESEND,
+    &E409_TOKEN,
+    &E409_ACCEPT,
+    &E413,
+    &E415,
+    &E500,
+    &E503,
+];
+
+#[cfg(test)]
+mod tests {
+    use poem::error::ResponseError;
+
+    use super::*;
+
+    #[test]
+    fn every_example_belongs_to_the_status_it_documents() {
+        for doc in ALL {
+            assert!(!doc.examples.is_empty(), "{} has no example", doc.status);
+            for example in doc.examples {
+                let error = example();
+                assert_eq!(error.status().as_u16(), doc.status, "{error:?}");
+                let code = format!("{:?}", error.code()).to_uppercase();
+                let shown = doc.description.replace('_', "").to_uppercase();
+                assert!(
+                    shown.contains(&code),
+                    "{} does not mention {code}",
+                    doc.status
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Success responses the `ApiResponse` derive cannot describe exactly: a 201 with a `Location`
+//! header spelled as HTTP spells it, and confirmations whose example is their real message.
+
+use std::marker::PhantomData;
+
+use poem::{IntoResponse, Response, http::StatusCode};
+use poem_openapi::{
+    ApiResponse,
+    registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, Registry},
+    types::{ToJSON, Type},
+};
+
+use crate::api::{
+    examples::{self, Named},
+    types::MessageResponse,
+};
+
+const JSON: &str = "application/json; charset=utf-8";
+
+fn json_response(status: StatusCode, body: Option<serde_json::Value>) -> Response {
+    let mut response = poem::web::Json(body).into_response();
+    response.set_status(status);
+    response
+}
+
+/// Something was created: 201 with the new resource and its `Location`.
+pub struct Created<T> {
+    pub body: T,
+    pub location: String,
+}
+
+impl<T: ToJSON + Send> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        let mut response = json_response(StatusCode::CREATED, self.body.to_json());
+        if let Ok(value) = self.location.parse() {
+            response
+                .headers_mut()
+                .insert(poem::http::header::LOCATION, value);
+        }
+        response
+    }
+}
+
+impl<T: Type + ToJSON + Send> ApiResponse for Created<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Created; `Location` is where the new resource can be read.",
+                status: Some(201),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: JSON,
+                    schema: T::schema_ref(),
+                }],
+                headers: vec![MetaHeader {
+                    name: "Location".to_owned(),
+                    description: Some("The path of the new resource.".to_owned()),
+                    required: true,
+                    deprecated: false,
+                    schema: poem_openapi::registry::MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        example: Some(
+                            format!("/api/v1/invitations/{}", examples::INVITATION_ID).into(),
+                        ),
+                        ..MetaSchema::new("string")
+                    })),
+                }],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+/// What a confirmation says: its message and the response's description.
+pub trait Said: Send + Sync + 'static {
+    const MESSAGE: &'static str;
+    const DESCRIPTION: &'static str;
+}
+
+/// A 200 `{ "message": S::MESSAGE }`, documented with that very message as its example.
+pub struct Confirmation<S: Said>(PhantomData<S>);
+
+impl<S: Said> Confirmation<S> {
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<S: Said> Default for Confirmation<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Said> IntoResponse for Confirmation<S> {
+    fn into_response(self) -> Response {
+        json_response(StatusCode::OK, MessageResponse::new(S::MESSAGE).to_json())
+    }
+}
+
+impl<S: Said> ApiResponse for Confirmation<S> {
+    fn meta() -> MetaResponses {
+        let example = Named {
+            name: "confirmation".to_owned(),
+            summary: S::MESSAGE.to_owned(),
+            value: MessageResponse::new(S::MESSAGE)
+                .to_json()
+                .unwrap_or_default(),
+        };
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: S::DESCRIPTION,
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: JSON,
+                    schema: examples::carry(MessageResponse::schema_ref(), vec![example]),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        MessageResponse::register(registry);
+    }
+}

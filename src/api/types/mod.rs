@@ -1,0 +1,21 @@
+//! Wire types shared by several resources: timestamps, roles and statuses, ids, emails,
+//! tokens, paging. Each custom type's schema is the rule it enforces (`crate::api::validate`).
+
+mod email;
+mod enums;
+mod ids;
+mod nullable;
+mod paging;
+mod scalar;
+mod timestamp;
+mod token;
+mod trimmed;
+
+pub use email::{Email, NewEmail};
+pub use enums::{InvitationStatus, Role};
+pub use ids::{InvitationId, OrgId, parse_uuid};
+pub use nullable::NullableEnum;
+pub use paging::{MessageResponse, PageMeta, default_limit, default_page, paging};
+pub use timestamp::{NullableTimestamp, Timestamp};
+pub use token::{InvitationToken, TOKEN_MAX_LENGTH, TokenQuery};
+pub use trimmed::Trimmed;
