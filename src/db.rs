@@ -19,6 +19,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
+        // Server-side deadlines, below the request deadline, so a stuck statement or a lock
+        // queue ends as an error (SQLSTATE 57014 / 55P03: 503) rather than a hang.
+        .map_sqlx_postgres_opts(|opts| {
+            opts.options([("statement_timeout", "15s"), ("lock_timeout", "5s")])
+        })
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

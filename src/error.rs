@@ -124,6 +124,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
 }
 
+/// What a 503 tells clients to wait before retrying.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
+
 pub const CONFLICT_PENDING_EXISTS: &str = "A pending invitation already exists for this email";
 
 impl ApiError {
@@ -231,6 +234,12 @@ impl ResponseError for ApiError {
             .content_type("application/json; charset=utf-8")
             .body(json);
         match self {
+            Self::ServiceUnavailable(_) => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(RETRY_AFTER_UNAVAILABLE_SECS),
+                );
+            }
             Self::TooManyRequests { retry_after_secs } => {
                 response
                     .headers_mut()

@@ -3,7 +3,7 @@
 use clap::Parser;
 use voke_invitations::{
     cli::{Cli, Command, run},
-    config::Config,
+    config::{Config, ConfigError},
     telemetry,
 };
 
@@ -23,7 +23,12 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            // A bad configuration found late (at serve) exits like one found early.
+            if e.downcast_ref::<ConfigError>().is_some() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

@@ -1,7 +1,11 @@
 //! The outermost layer: request body limit, panic catching, the error envelope for everything
 //! poem raises, and one log line per request.
 
-use std::{panic::AssertUnwindSafe, sync::Arc, time::Instant};
+use std::{
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures_util::FutureExt;
 use poem::{
@@ -18,26 +22,48 @@ use crate::{
 /// Bodies larger than this are refused with 413 before any handler sees them.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// What the outermost layer needs: route facts and the request deadline.
+pub struct Edge {
+    pub routes: Arc<RouteTable>,
+    /// A request still running after this answers 503 (`REQUEST_TIMEOUT`).
+    pub request_timeout: Duration,
+}
+
+impl Edge {
+    /// The edge of a bare endpoint (tests): no route facts, the default deadline.
+    pub fn bare() -> Self {
+        Self {
+            routes: Arc::new(RouteTable::default()),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Wraps the whole application.
 pub async fn envelope<E: Endpoint<Output = Response>>(
     ep: Arc<E>,
-    routes: Arc<RouteTable>,
+    edge: Arc<Edge>,
     mut req: Request,
 ) -> poem::Result<Response> {
     let started = Instant::now();
     let facts = RequestFacts::of(&req);
+    let routes = &edge.routes;
 
     let response = match limit_body(&mut req).await {
         Err(err) => err.as_response(),
         Ok(()) => {
-            let outcome = AssertUnwindSafe(ep.call(req)).catch_unwind().await;
+            let call = AssertUnwindSafe(ep.call(req)).catch_unwind();
+            let Ok(outcome) = tokio::time::timeout(edge.request_timeout, call).await else {
+                let limit = edge.request_timeout;
+                return Ok(finish(&facts, started, timed_out(limit).as_response()));
+            };
             match outcome {
                 Ok(Ok(resp)) if is_bare_error(&resp) => {
-                    from_poem_error(poem::Error::from_status(resp.status()), &facts, &routes)
+                    from_poem_error(poem::Error::from_status(resp.status()), &facts, routes)
                         .as_response()
                 }
                 Ok(Ok(resp)) => resp,
-                Ok(Err(err)) => from_poem_error(err, &facts, &routes).as_response(),
+                Ok(Err(err)) => from_poem_error(err, &facts, routes).as_response(),
                 Err(panic) => {
                     let what = panic
                         .downcast_ref::<&str>()
@@ -50,6 +76,18 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
         }
     };
 
+    Ok(finish(&facts, started, response))
+}
+
+fn timed_out(limit: Duration) -> ApiError {
+    ApiError::ServiceUnavailable(anyhow::anyhow!(
+        "the request did not finish within REQUEST_TIMEOUT ({})",
+        humantime::format_duration(limit)
+    ))
+}
+
+/// Logs the one line of a request and passes its response on.
+fn finish(facts: &RequestFacts, started: Instant, response: Response) -> Response {
     let status = response.status();
     // Two decimals are plenty; the JSON log keeps it a number.
     let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
@@ -61,7 +99,7 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
         latency_ms,
         "request"
     );
-    Ok(response)
+    response
 }
 
 /// Buffers the body up to [`BODY_LIMIT`], so no handler ever reads more.

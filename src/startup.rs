@@ -3,10 +3,9 @@
 use std::{sync::Arc, time::Duration};
 
 use poem::{
-    Endpoint, EndpointExt, IntoEndpoint, Route, Server,
+    Endpoint, EndpointExt, IntoEndpoint, Route,
     endpoint::{make, make_sync},
     get,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
     web::Redirect,
 };
 use poem_openapi::{ContactObject, LicenseObject, OpenApiService, ServerObject};
@@ -18,11 +17,12 @@ use crate::{
         members::MembersApi,
     },
     auth::{AuthState, JwtVerifier},
-    config::Config,
+    config::{Config, HttpConfig, MailConfig, MailMode},
     db,
     mail::Mailer,
-    middleware::envelope,
+    middleware::{Edge, envelope},
     routes::RouteTable,
+    server,
     service::{acceptance::AcceptanceService, invitations::InvitationService},
     worker::{Worker, WorkerConfig},
 };
@@ -33,6 +33,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub verifier: Arc<JwtVerifier>,
     pub invitation_ttl: Duration,
+    pub http: HttpConfig,
 }
 
 type Apis = (HealthApi, InvitationsApi, AcceptanceApi, MembersApi);
@@ -81,6 +82,7 @@ pub fn openapi_json() -> String {
         db: DatabaseConnection::default(),
         verifier: Arc::new(spec_only_verifier()),
         invitation_ttl: Duration::from_secs(1),
+        http: HttpConfig::default(),
     };
     crate::api::spec::finalize(&api_service(&state).spec())
 }
@@ -105,34 +107,31 @@ fn spec_only_verifier() -> JwtVerifier {
 /// The whole HTTP application, wrapped in the envelope middleware.
 pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static {
     let service = api_service(&state);
-    let spec = crate::api::spec::finalize(&service.spec());
+    let raw = service.spec();
+    let spec = crate::api::spec::finalize(&raw);
     let spec_yaml = to_yaml(&spec);
-    let routes = Arc::new(
-        RouteTable::from_api::<Apis>()
-            .with_static("/openapi.json", &["GET"])
-            .with_static("/openapi.yaml", &["GET"]),
-    );
-    let ui = service.swagger_ui();
+    let mut table = RouteTable::from_api::<Apis>()
+        .with_static("/openapi.json", &["GET"])
+        .with_static("/openapi.yaml", &["GET"]);
+    let ui = if state.http.docs_enabled {
+        let page = crate::docs::swagger_page(&service.swagger_ui_html(), &raw, &spec);
+        if page.is_none() {
+            tracing::error!("Swagger UI's page does not embed the spec; /docs is off");
+        }
+        page
+    } else {
+        None
+    };
     let api = Arc::new(service.into_endpoint());
-    let route = Route::new()
-        .at("/", make_sync(|_| Redirect::temporary("/docs")))
-        .at(
-            "/openapi.json",
-            get(make_sync(move |_| {
-                poem::Response::builder()
-                    .content_type("application/json; charset=utf-8")
-                    .body(spec.clone())
-            })),
-        )
-        .at(
-            "/openapi.yaml",
-            get(make_sync(move |_| {
-                poem::Response::builder()
-                    .content_type("application/yaml; charset=utf-8")
-                    .body(spec_yaml.clone())
-            })),
-        )
-        .nest("/docs", ui)
+    let mut route = Route::new();
+    if ui.is_some() {
+        table = table
+            .with_static("/docs", &["GET"])
+            .with_static("/", &["GET"]);
+        route = route.at("/", get(make_sync(|_| Redirect::temporary("/docs"))));
+    }
+    let routes = Arc::new(table);
+    let route = crate::docs::mount(route, spec, spec_yaml, ui)
         .nest_no_strip("/api", api.clone())
         .at("/healthz", api.clone())
         .at("/readyz", api);
@@ -141,24 +140,40 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
         db: state.db.clone(),
     };
     let route = Arc::new(route.data(auth).data(routes.clone()));
-    make(move |req| envelope(route.clone(), routes.clone(), req))
+    let edge = Arc::new(Edge {
+        routes,
+        request_timeout: state.http.request_timeout,
+    });
+    make(move |req| envelope(route.clone(), edge.clone(), req))
 }
 
 /// A configured, bound, migrated application ready to serve.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     state: AppState,
     worker: Worker,
+    limits: server::Limits,
 }
 
 impl Application {
     /// Connects, applies pending migrations and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let mail_mode = config.mail_mode()?;
         let db = db::connect(config.database_url.expose()).await?;
         db::migrate_up(&db).await?;
         let verifier = Arc::new(JwtVerifier::from_config(config)?);
-        let mailer = Mailer::from_config(&config.mail)?;
-        if matches!(mailer, Mailer::Log) {
+        let mailer = match mail_mode {
+            MailMode::Smtp => Mailer::from_config(&config.mail)?,
+            MailMode::Log => Mailer::from_config(&MailConfig {
+                smtp_url: None,
+                ..config.mail.clone()
+            })?,
+        };
+        if mail_mode == MailMode::Log && !config.is_development() {
+            tracing::warn!(
+                "MAIL_MODE=log: invitation emails, links and tokens included, are written to the log"
+            );
+        } else if mail_mode == MailMode::Log {
             tracing::warn!("SMTP_URL is not set: invitation emails are written to the log");
         }
         let worker = Worker::new(
@@ -167,28 +182,36 @@ impl Application {
             config.mail.accept_url.clone(),
             WorkerConfig::default(),
         );
-        let acceptor = TcpListener::bind(config.bind_addr).into_acceptor().await?;
+        server::raise_open_file_limit();
+        let listener = tokio::net::TcpListener::bind(config.bind_addr).await?;
         Ok(Self {
-            acceptor,
+            listener,
             state: AppState {
                 db,
                 verifier,
                 invitation_ttl: config.invitation_ttl,
+                http: config.http,
             },
             worker,
+            limits: server::Limits {
+                max_connections: config.http.max_connections,
+                ..server::Limits::default()
+            },
         })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
-        self.acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
+        self.listener.local_addr().ok()
     }
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The connection limits it will serve with (tests shorten the timeouts).
+    pub fn limits_mut(&mut self) -> &mut server::Limits {
+        &mut self.limits
     }
 
     /// Serves until `shutdown` resolves (SIGINT/SIGTERM in `serve`), finishing in-flight
@@ -201,9 +224,7 @@ impl Application {
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
         let invitations = InvitationService::new(self.state.db.clone(), self.state.invitation_ttl);
         let worker = tokio::spawn(self.worker.run(invitations, stopped));
-        let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(30)))
-            .await;
+        let served = server::serve(self.listener, app, self.limits, shutdown).await;
         // The worker finishes the message it is sending, then stops.
         let _ = stop_worker.send(true);
         if let Err(e) = worker.await {

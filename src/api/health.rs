@@ -5,7 +5,11 @@ use sea_orm::DatabaseConnection;
 
 use super::{
     ApiTags,
-    errors::{ErrorResponse, docs::E503, error_set},
+    errors::{
+        ErrorResponse,
+        docs::{E500, E503},
+        error_set,
+    },
 };
 use crate::error::ApiError;
 
@@ -41,7 +45,11 @@ impl HealthResponse {
     }
 }
 
-error_set!(ReadyErrors: [E503]);
+error_set!(HealthErrors: [E500]);
+error_set!(ReadyErrors: [E500, E503]);
+
+/// A probe must answer quickly even when the database does not.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Health probes for orchestrators and load balancers.
 pub struct HealthApi {
@@ -54,19 +62,23 @@ impl HealthApi {
     ///
     /// Answers as long as the process is up; it does not touch the database.
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
-    async fn healthz(&self) -> HealthResponse {
-        HealthResponse::ok()
+    async fn healthz(&self) -> Result<HealthResponse, ErrorResponse<HealthErrors>> {
+        Ok(HealthResponse::ok())
     }
 
     /// Readiness probe
     ///
-    /// Answers `ok` when the database responds, and `503 SERVICE_UNAVAILABLE` when it does not.
+    /// Answers `ok` when the database responds, and `503 SERVICE_UNAVAILABLE` when it does not
+    /// (within 2 seconds either way).
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self) -> Result<HealthResponse, ErrorResponse<ReadyErrors>> {
-        self.db
-            .ping()
-            .await
-            .map_err(|e| ApiError::ServiceUnavailable(e.into()))?;
-        Ok(HealthResponse::ok())
+        match tokio::time::timeout(READY_DEADLINE, self.db.ping()).await {
+            Ok(Ok(())) => Ok(HealthResponse::ok()),
+            Ok(Err(e)) => Err(ApiError::ServiceUnavailable(e.into()).into()),
+            Err(_) => Err(ApiError::ServiceUnavailable(anyhow::anyhow!(
+                "the database did not answer within {READY_DEADLINE:?}"
+            ))
+            .into()),
+        }
     }
 }

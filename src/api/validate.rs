@@ -217,6 +217,8 @@ fn string_rule(s: &MetaSchema, text: &str) -> Option<Rule> {
         .is_none_or(|p| compiled(p).is_some_and(|re| re.is_match(text)));
     let format_ok = match s.format {
         Some("date-time") => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        // What the mailer can deliver to; the pattern says most of it, lettre the rest.
+        Some("email") if s.pattern.is_some() => crate::service::mailbox::deliverable(text),
         Some("uuid") => crate::api::types::parse_uuid(text).is_some(),
         _ => true,
     };

@@ -4,6 +4,7 @@
 pub mod acceptance;
 mod error;
 pub mod invitations;
+pub mod mailbox;
 pub mod members;
 pub mod outbox;
 pub mod state;

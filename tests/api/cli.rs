@@ -156,6 +156,18 @@ fn serve_refuses_a_public_bind_without_a_key_naming_the_variable() {
         "{err}"
     );
 
+    // A configured key without SMTP must not log tokens by accident (§7): say so and stop.
+    let out = bin(
+        &["serve"],
+        &[("JWT_SECRET", TEST_SECRET), ("BIND_ADDR", "127.0.0.1:0")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("SMTP_URL") && err.contains("MAIL_MODE=log"),
+        "{err}"
+    );
+
     let out = bin(&["serve"], &[("INVITATION_TTL", "whenever")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("INVITATION_TTL"));

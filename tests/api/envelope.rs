@@ -101,6 +101,7 @@ fn app_state(app: &crate::helpers::TestApp) -> voke_invitations::startup::AppSta
         db: app.db.clone(),
         verifier: app.verifier.clone(),
         invitation_ttl: std::time::Duration::from_secs(3600),
+        http: voke_invitations::config::HttpConfig::default(),
     }
 }
 
@@ -180,7 +181,7 @@ async fn a_panicking_handler_is_a_500_envelope_without_internals() {
     let ep = make(move |req| {
         envelope(
             inner.clone(),
-            Arc::new(voke_invitations::routes::RouteTable::default()),
+            Arc::new(voke_invitations::middleware::Edge::bare()),
             req,
         )
     });

@@ -119,6 +119,10 @@ pub fn test_config(database_url: &str, extra: &[(&str, &str)]) -> Config {
         ("JWT_SECRET".into(), TEST_SECRET.into()),
         ("DATABASE_URL".into(), database_url.into()),
     ];
+    // A configured key without SMTP must say where mail goes (§7); tests read the log.
+    if !extra.iter().any(|(k, _)| *k == "SMTP_URL") {
+        vars.push(("MAIL_MODE".into(), "log".into()));
+    }
     vars.extend(
         extra
             .iter()
@@ -139,15 +143,27 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with extra configuration variables.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_through(|url| url.to_owned(), extra).await
+}
+
+/// Like [`spawn_app_with`], but the app's pool reaches the database at `route(url)` (through a
+/// fault-injecting proxy, say); migrations run on the direct URL first.
+pub async fn spawn_app_through(
+    route: impl FnOnce(&str) -> String,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let (database_url, guard) = fresh_database().await;
     let config = test_config(&database_url, extra);
-    let db = db::connect(&database_url).await.expect("connect");
-    migrate(&db).await.expect("migrate");
+    let direct = db::connect(&database_url).await.expect("connect");
+    migrate(&direct).await.expect("migrate");
+    direct.close().await.expect("close");
+    let db = db::connect(&route(&database_url)).await.expect("connect");
     let verifier = Arc::new(JwtVerifier::from_config(&config).expect("verifier"));
     let state = AppState {
         db: db.clone(),
         verifier: verifier.clone(),
         invitation_ttl: config.invitation_ttl,
+        http: config.http,
     };
     TestApp {
         client: TestClient::new(build_app(state).boxed()),
@@ -246,6 +262,15 @@ impl<'a> Req<'a> {
     pub fn raw(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
         self.body = Some((content_type.into(), body.into()));
         self
+    }
+
+    /// Sends and returns the response as it came, body unread (for compressed bodies).
+    pub async fn send_raw(self) -> poem::Response {
+        let mut builder = self.app.client.request(self.method, self.path);
+        for (name, value) in self.headers {
+            builder = builder.header(name, value);
+        }
+        builder.send().await.0
     }
 
     pub async fn send(self) -> Resp {
@@ -425,6 +450,7 @@ impl TestApp {
         use voke_invitations::{config::MailConfig, config::Secret, mail::Mailer, worker};
         let mailer = Mailer::from_config(&MailConfig {
             smtp_url: Some(Secret::new(smtp_url)),
+            mode: None,
             from: "Voke <no-reply@voke.example>".into(),
             accept_url: "https://app.voke.example/auth/accept-invite".into(),
         })

@@ -124,6 +124,47 @@ async fn create_invitation_rejects_invalid_bodies_with_one_line_per_field() {
             vec!["email: must be at most 254 characters long"],
         ),
         (json!({ "email": 42 }), vec!["email: must be a string"]),
+        // What the mailer would refuse or send elsewhere, and what disguises an address.
+        (
+            json!({ "email": "bob<attacker@evil.com>" }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": format!("{}@example.com", "a".repeat(65)) }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": format!("a@{}.com", "b".repeat(64)) }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": "a@[127.0.0.1]" }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": "a@example.com." }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": "<script>x</script>@example.com" }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": "adm\u{202e}moc.evil@example.com" }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": "zero\u{200b}width@example.com" }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": "ｆｕｌｌ@example.com" }),
+            vec!["email: must be a valid email address"],
+        ),
+        (
+            json!({ "email": "two..dots@example.com" }),
+            vec!["email: must be a valid email address"],
+        ),
         (json!({ "role": "VIEWER" }), vec!["email: is required"]),
         (json!({ "email": null }), vec!["email: is required"]),
         (

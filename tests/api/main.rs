@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod db_faults;
 mod email;
 mod envelope;
 mod examples;
@@ -12,6 +13,8 @@ mod invitations;
 mod lifecycle;
 mod list;
 mod migrations;
+mod proxy;
+mod slow_clients;
 mod smtp_server;
 mod socket;
 mod spec;

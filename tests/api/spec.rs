@@ -130,3 +130,46 @@ async fn yaml_spec_swagger_ui_and_root_redirect_are_served() {
     assert!(resp.status.is_redirection());
     assert_eq!(resp.headers["location"], "/docs");
 }
+
+#[tokio::test]
+async fn docs_and_spec_are_get_only_compressed_and_revalidated_by_etag() {
+    let app = spawn_app().await;
+    for path in ["/docs", "/openapi.json", "/openapi.yaml"] {
+        let resp = app.post(path).json(serde_json::json!({})).send().await;
+        resp.assert_error(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(resp.headers["allow"], "GET", "{path}");
+
+        let resp = app
+            .get(path)
+            .header("accept-encoding", "gzip")
+            .send_raw()
+            .await;
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(resp.headers()["content-encoding"], "gzip", "{path}");
+        let etag = resp.headers()["etag"].to_str().expect("etag").to_owned();
+        assert_eq!(resp.headers()["cache-control"], "no-cache");
+        let again = app
+            .get(path)
+            .header("if-none-match", &etag)
+            .send_raw()
+            .await;
+        assert_eq!(again.status(), 304, "{path}");
+    }
+    // Swagger UI shows the served document, normalisations and named examples included.
+    let page = app.get("/docs").send().await.text;
+    assert!(
+        page.contains(
+            &voke_invitations::startup::openapi_json()
+                .trim_end()
+                .to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn docs_enabled_false_turns_swagger_ui_off_but_keeps_the_spec() {
+    let app = crate::helpers::spawn_app_with(&[("DOCS_ENABLED", "false")]).await;
+    app.get("/docs").send().await.assert_error(404, "NOT_FOUND");
+    app.get("/").send().await.assert_error(404, "NOT_FOUND");
+    app.get("/openapi.json").send().await.assert_status(200);
+}

@@ -8,9 +8,27 @@ use crate::api::examples;
 /// RFC 5321's limit on a forward path.
 pub const EMAIL_MAX_LENGTH: usize = 254;
 
-/// Optional ASCII whitespace around `local@domain.tld`, whose parts contain no `@`, space or
-/// control character (C0 or C1).
-pub const EMAIL_PATTERN: &str = r"^[\t\n\x0b\x0c\r ]*[^@ \x00-\x1f\x7f-\x9f]+@[^@ \x00-\x1f\x7f-\x9f]+\.[^@ \x00-\x1f\x7f-\x9f]+[\t\n\x0b\x0c\r ]*$";
+/// Optional ASCII whitespace around an ASCII `local@domain`, exactly what the mailer (lettre)
+/// delivers and what `format: email` checkers accept, within RFC 5321's lengths:
+/// - the local part is a dot-atom (atext characters, dots only between them) of at most 64
+///   characters, written as one to four dot-separated atoms whose lengths fit in 64;
+/// - the domain is two or more LDH labels (letters, digits, inner hyphens) of 1–63
+///   characters: no IP literals, no leading, trailing or doubled dots; IDN domains are sent
+///   in their `xn--` form.
+///
+/// ASCII only: no control, format, bidi or full-width character can disguise an address.
+pub const EMAIL_PATTERN: &str = concat!(
+    r"^[\t\n\x0b\x0c\r ]*",
+    r"(?:",
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}",
+    r"|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,31}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}",
+    r"|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,21}){2}",
+    r"|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,15}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,15}){2}\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}",
+    r")@",
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+",
+    r"[\t\n\x0b\x0c\r ]*$"
+);
 
 /// An email address as a client sends it; stored trimmed and lower-cased.
 #[derive(Clone, Debug, PartialEq, Eq)]

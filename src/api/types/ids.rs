@@ -22,8 +22,20 @@ pub fn parse_uuid(raw: &str) -> Option<Uuid> {
 fn uuid_schema(example: Uuid) -> MetaSchema {
     MetaSchema {
         pattern: Some(UUID_PATTERN.to_owned()),
+        min_length: Some(36),
+        max_length: Some(36),
         example: Some(serde_json::Value::String(example.to_string())),
         ..MetaSchema::new_with_format("string", "uuid")
+    }
+}
+
+/// The header form: the same rule without `format: uuid`, which makes generated clients
+/// (openapi-python-client) type the header as a `UUID` object that HTTP libraries refuse to
+/// send.
+fn uuid_header_schema(example: Uuid) -> MetaSchema {
+    MetaSchema {
+        format: None,
+        ..uuid_schema(example)
     }
 }
 
@@ -34,7 +46,7 @@ pub struct OrgId(pub Uuid);
 checked_string!(
     OrgId,
     "string_org_id",
-    uuid_schema(examples::ORG_ID),
+    uuid_header_schema(examples::ORG_ID),
     |raw| parse_uuid(raw).map(OrgId)
 );
 

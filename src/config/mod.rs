@@ -1,6 +1,10 @@
 //! Configuration: the only place that reads the environment.
 
+mod parse;
+
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use parse::{parse_bool, parse_count, parse_duration};
 
 /// The development secret used when no key is configured and the server binds to loopback.
 /// It is public by design: tokens signed with it are worthless anywhere else.
@@ -19,7 +23,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(variable: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(variable: &'static str, reason: impl Into<String>) -> Self {
         Self {
             variable,
             reason: reason.into(),
@@ -66,13 +70,45 @@ pub enum LogFormat {
     Json,
 }
 
+/// How invitation emails leave: `MAIL_MODE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailMode {
+    /// Through `SMTP_URL`.
+    Smtp,
+    /// Written to the log, links included, on purpose.
+    Log,
+}
+
 /// Outgoing email settings.
 #[derive(Clone, Debug)]
 pub struct MailConfig {
     /// `smtp://` or `smtps://` URL; `None` writes messages to the log (development).
     pub smtp_url: Option<Secret>,
+    /// `MAIL_MODE` as set (`None`: decided from `SMTP_URL` and development mode at start).
+    pub mode: Option<MailMode>,
     pub from: String,
     pub accept_url: String,
+}
+
+/// Limits of the HTTP edge (§9.4) and whether Swagger UI is served.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpConfig {
+    /// `REQUEST_TIMEOUT`: a request still running after this answers 503.
+    pub request_timeout: Duration,
+    /// `MAX_CONNECTIONS`: connections served at once.
+    pub max_connections: usize,
+    /// `DOCS_ENABLED`: serve Swagger UI at `/docs`.
+    pub docs_enabled: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            docs_enabled: true,
+        }
+    }
 }
 
 /// Everything the service reads from its environment.
@@ -87,6 +123,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub mail: MailConfig,
+    pub http: HttpConfig,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://voke-invitations.db?mode=rwc";
@@ -146,8 +183,41 @@ impl Config {
 
         let invitation_ttl = match var("INVITATION_TTL") {
             None => Duration::from_secs(7 * 24 * 3600),
-            Some(raw) => parse_ttl(&raw)?,
+            Some(raw) => parse_duration("INVITATION_TTL", &raw, 1, 366 * 24 * 3600)?,
         };
+        let defaults = HttpConfig::default();
+        let http = HttpConfig {
+            request_timeout: match var("REQUEST_TIMEOUT") {
+                None => defaults.request_timeout,
+                Some(raw) => parse_duration("REQUEST_TIMEOUT", &raw, 1, 3600)?,
+            },
+            max_connections: match var("MAX_CONNECTIONS") {
+                None => defaults.max_connections,
+                Some(raw) => parse_count("MAX_CONNECTIONS", &raw, 1, 1_000_000)?,
+            },
+            docs_enabled: match var("DOCS_ENABLED") {
+                None => defaults.docs_enabled,
+                Some(raw) => parse_bool("DOCS_ENABLED", &raw)?,
+            },
+        };
+        let mail_mode = match var("MAIL_MODE").as_deref().map(str::trim) {
+            None => None,
+            Some("smtp") => Some(MailMode::Smtp),
+            Some("log") => Some(MailMode::Log),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "MAIL_MODE",
+                    format!("expected `smtp` or `log`, got `{other}`"),
+                ));
+            }
+        };
+        let smtp_url = var("SMTP_URL").map(Secret::new);
+        if mail_mode == Some(MailMode::Smtp) && smtp_url.is_none() {
+            return Err(ConfigError::new(
+                "MAIL_MODE",
+                "`smtp` needs SMTP_URL to be set",
+            ));
+        }
 
         let log_format = match var("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -171,8 +241,10 @@ impl Config {
             invitation_ttl,
             log_format,
             log_filter: var("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
+            http,
             mail: MailConfig {
-                smtp_url: var("SMTP_URL").map(Secret::new),
+                smtp_url,
+                mode: mail_mode,
                 from: var("MAIL_FROM").unwrap_or_else(|| "Voke <no-reply@localhost>".to_owned()),
                 accept_url: var("INVITE_ACCEPT_URL")
                     .unwrap_or_else(|| "http://localhost:3000/auth/accept-invite".to_owned()),
@@ -184,77 +256,23 @@ impl Config {
     pub fn is_development(&self) -> bool {
         matches!(self.jwt_key, JwtKey::Development)
     }
-}
 
-fn parse_ttl(raw: &str) -> Result<Duration, ConfigError> {
-    let ttl = humantime::parse_duration(raw.trim()).map_err(|e| {
-        ConfigError::new(
-            "INVITATION_TTL",
-            format!("`{raw}` is not a duration like `7d` or `12h`: {e}"),
-        )
-    })?;
-    if ttl < Duration::from_secs(1) || ttl > Duration::from_secs(366 * 24 * 3600) {
-        return Err(ConfigError::new(
-            "INVITATION_TTL",
-            "must be between 1s and 366d",
-        ));
+    /// Where emails go when serving. Outside development mode, no `SMTP_URL` is an error
+    /// unless `MAIL_MODE=log` says the log is meant (§7): tokens must not reach a log by
+    /// accident.
+    pub fn mail_mode(&self) -> Result<MailMode, ConfigError> {
+        match (self.mail.mode, &self.mail.smtp_url) {
+            (Some(mode), _) => Ok(mode),
+            (None, Some(_)) => Ok(MailMode::Smtp),
+            (None, None) if self.is_development() => Ok(MailMode::Log),
+            (None, None) => Err(ConfigError::new(
+                "SMTP_URL",
+                "is not set, and a JWT key is configured (not development mode); set SMTP_URL, \
+                 or MAIL_MODE=log to write invitation emails, links included, to the log",
+            )),
+        }
     }
-    Ok(ttl)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
-
-    #[test]
-    fn defaults_run_in_development_mode_on_port_4410() {
-        let config = config(&[]).expect("defaults are valid");
-        assert_eq!(config.bind_addr.port(), 4410);
-        assert!(config.is_development());
-        assert_eq!(config.invitation_ttl, Duration::from_secs(604_800));
-        assert_eq!(config.database_url.expose(), DEFAULT_DATABASE_URL);
-    }
-
-    #[test]
-    fn a_public_bind_without_a_key_is_refused_naming_the_variable() {
-        let err = config(&[("BIND_ADDR", "0.0.0.0:4410")]).expect_err("must refuse");
-        assert_eq!(err.variable, "JWT_SECRET");
-        assert!(err.to_string().contains("loopback"));
-    }
-
-    #[test]
-    fn a_short_secret_is_refused() {
-        let err = config(&[("JWT_SECRET", "short")]).expect_err("must refuse");
-        assert_eq!(err.variable, "JWT_SECRET");
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        for (name, value) in [
-            ("BIND_ADDR", "nope"),
-            ("INVITATION_TTL", "soon"),
-            ("INVITATION_TTL", "0s"),
-            ("LOG_FORMAT", "xml"),
-            ("JWT_PUBLIC_KEY_FILE", "/nonexistent/key.pem"),
-        ] {
-            let err = config(&[(name, value)]).expect_err(name);
-            assert_eq!(err.variable, name, "{value}");
-        }
-    }
-
-    #[test]
-    fn secrets_are_redacted_in_debug_output() {
-        let config =
-            config(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef-secret")]).expect("valid");
-        assert!(!format!("{config:?}").contains("0123456789abcdef"));
-    }
-}
+mod tests;

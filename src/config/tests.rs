@@ -1,0 +1,78 @@
+use super::*;
+use std::collections::HashMap;
+
+fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+#[test]
+fn defaults_run_in_development_mode_on_port_4410() {
+    let config = config(&[]).expect("defaults are valid");
+    assert_eq!(config.bind_addr.port(), 4410);
+    assert!(config.is_development());
+    assert_eq!(config.invitation_ttl, Duration::from_secs(604_800));
+    assert_eq!(config.database_url.expose(), DEFAULT_DATABASE_URL);
+}
+
+#[test]
+fn a_public_bind_without_a_key_is_refused_naming_the_variable() {
+    let err = config(&[("BIND_ADDR", "0.0.0.0:4410")]).expect_err("must refuse");
+    assert_eq!(err.variable, "JWT_SECRET");
+    assert!(err.to_string().contains("loopback"));
+}
+
+#[test]
+fn a_short_secret_is_refused() {
+    let err = config(&[("JWT_SECRET", "short")]).expect_err("must refuse");
+    assert_eq!(err.variable, "JWT_SECRET");
+}
+
+#[test]
+fn bad_values_name_their_variable() {
+    for (name, value) in [
+        ("BIND_ADDR", "nope"),
+        ("INVITATION_TTL", "soon"),
+        ("INVITATION_TTL", "0s"),
+        ("LOG_FORMAT", "xml"),
+        ("REQUEST_TIMEOUT", "0s"),
+        ("REQUEST_TIMEOUT", "forever"),
+        ("MAX_CONNECTIONS", "0"),
+        ("MAX_CONNECTIONS", "many"),
+        ("DOCS_ENABLED", "maybe"),
+        ("MAIL_MODE", "pigeon"),
+        ("MAIL_MODE", "smtp"),
+        ("JWT_PUBLIC_KEY_FILE", "/nonexistent/key.pem"),
+    ] {
+        let err = config(&[(name, value)]).expect_err(name);
+        assert_eq!(err.variable, name, "{value}");
+    }
+}
+
+#[test]
+fn a_configured_key_without_smtp_needs_mail_mode_log_to_serve() {
+    let key = ("JWT_SECRET", "0123456789abcdef0123456789abcdef-secret");
+    let err = config(&[key])
+        .expect("parses")
+        .mail_mode()
+        .expect_err("refused");
+    assert_eq!(err.variable, "SMTP_URL");
+    let explicit = config(&[key, ("MAIL_MODE", "log")]).expect("parses");
+    assert_eq!(explicit.mail_mode().expect("log"), MailMode::Log);
+    let smtp = config(&[key, ("SMTP_URL", "smtp://127.0.0.1:2525")]).expect("parses");
+    assert_eq!(smtp.mail_mode().expect("smtp"), MailMode::Smtp);
+    assert_eq!(
+        config(&[]).expect("dev").mail_mode().expect("dev"),
+        MailMode::Log
+    );
+}
+
+#[test]
+fn secrets_are_redacted_in_debug_output() {
+    let config =
+        config(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef-secret")]).expect("valid");
+    assert!(!format!("{config:?}").contains("0123456789abcdef"));
+}

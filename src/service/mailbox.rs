@@ -1,0 +1,81 @@
+//! Which email addresses the service accepts: exactly those the mailer can deliver to, and
+//! that an admin UI shows as what they are.
+
+use std::str::FromStr;
+
+/// RFC 5321 §4.5.3.1: local part, domain and label limits (in octets).
+const LOCAL_MAX: usize = 64;
+const DOMAIN_MAX: usize = 253;
+const LABEL_MAX: usize = 63;
+
+/// True when `raw` (surrounding ASCII whitespace aside) is an address lettre parses for the
+/// SMTP envelope, within RFC 5321's lengths, with a dotted domain name (no IP literal), and
+/// with no character that disguises what it shows (format and bidi controls, full-width
+/// forms, C0/C1 controls).
+pub fn deliverable(raw: &str) -> bool {
+    let address = raw.trim_matches(|c| matches!(c, '\t' | '\n' | '\x0b' | '\x0c' | '\r' | ' '));
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    let labels_ok = !domain.contains(['[', ']'])
+        && domain.split('.').count() >= 2
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.len() <= LABEL_MAX);
+    !local.is_empty()
+        && local.len() <= LOCAL_MAX
+        && domain.len() <= DOMAIN_MAX
+        && labels_ok
+        && !address.chars().any(disguises)
+        && lettre::Address::from_str(address).is_ok()
+}
+
+/// Characters that make an address look like another one: controls, Unicode format
+/// characters (zero-width, bidi embeddings, overrides and isolates, the BOM, soft hyphen)
+/// and full-width ASCII look-alikes.
+fn disguises(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00ad}' | '\u{061c}' | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{ff01}'..='\u{ff60}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e007f}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_the_mailer_can_deliver_to_pass_and_disguises_do_not() {
+        for ok in [
+            "a@example.com",
+            " Bob.Smith+tag@mail.example.co.uk ",
+            "x@xn--exmple-cua.de",
+        ] {
+            assert!(deliverable(ok), "{ok}");
+        }
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        let long_label = format!("a@{}.com", "b".repeat(64));
+        for bad in [
+            "bob<attacker@evil.com>",
+            "<script>x</script>@example.com",
+            "a@[127.0.0.1]",
+            "a@example.com.",
+            "a@.example.com",
+            "a@localhost",
+            "adm\u{202e}moc.evil@example.com",
+            "a\u{200b}b@example.com",
+            "ａ@example.com",
+            "a..b@example.com",
+            long_local.as_str(),
+            long_label.as_str(),
+        ] {
+            assert!(!deliverable(bad), "{bad:?}");
+        }
+    }
+}
