@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end checks of the served OpenAPI spec, with the tools users use:
-#   openapi-spec-validator and Redocly lint on the spec, Schemathesis against the live server,
-#   TypeScript (openapi-typescript + openapi-fetch) and Python (openapi-python-client) SDKs generated
-#   from the spec and run against the live server, and Swagger UI driven in headless Chromium.
+#   openapi-spec-validator, Redocly lint and Spectral (its OpenAPI rules + OWASP) on the spec,
+#   Schemathesis against the live server, TypeScript (openapi-typescript + openapi-fetch) and Python
+#   (openapi-python-client) SDKs generated from the spec, and Swagger UI driven in headless
+#   Chromium; the SDKs and Swagger UI's "Try it out" talk to the server through a Prism validating
+#   proxy, which fails any request or response that breaks the spec.
 #
 # Usage (from anywhere):  tests/e2e/run.sh
 # Env:
@@ -13,7 +15,7 @@
 #   E2E_MAX_EXAMPLES   Schemathesis test cases per operation and phase (default 1000; about a minute for the 6 operations of v0.1)
 #   E2E_SEED           Schemathesis seed (default: random; printed in its output)
 #   E2E_SPEC           spec file to test (default: openapi/openapi.json, else `$VOKE_BIN openapi`)
-# Output: target/e2e/ (server.log, one log per step, Schemathesis reports, swagger.png).
+# Output: target/e2e/ (server.log, prism.log, one log per step, Schemathesis reports, swagger.png).
 # Every step runs even when an earlier one fails; the exit status is non-zero if any step failed.
 set -uo pipefail
 
@@ -26,13 +28,23 @@ case "$VOKE_BIN" in /*) ;; *) VOKE_BIN="$ROOT/$VOKE_BIN" ;; esac
 OUT="$ROOT/target/e2e"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/voke-e2e.XXXXXX")
 SERVER_PID=""
+PRISM_PID=""
 PG_DB=""
 PG_ADMIN=(psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt)
 
 log() { printf '\n==> %s\n' "$*"; }
 die() { printf 'e2e: %s\n' "$*" >&2; exit 1; }
 
+stop_prism() {
+  if [ -n "$PRISM_PID" ] && kill -0 "$PRISM_PID" 2>/dev/null; then
+    kill "$PRISM_PID" 2>/dev/null
+    wait "$PRISM_PID" 2>/dev/null
+  fi
+  PRISM_PID=""
+}
+
 cleanup() {
+  stop_prism
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
@@ -105,7 +117,8 @@ install_tools() {
   have=$(cat "$E2E_DIR/node_modules/.package-lock.sha256" 2>/dev/null || true)
   if [ "$want" != "$have" ]; then
     echo "installing Node tools into tests/e2e/node_modules (npm ci)"
-    (cd "$E2E_DIR" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    # SCARF_ANALYTICS=false: Spectral's dependency @scarf/scarf reports installs unless told not to.
+    (cd "$E2E_DIR" && SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error) || return 1
     echo "$want" >"$E2E_DIR/node_modules/.package-lock.sha256"
   fi
   echo "python: $("$venv/bin/pip" freeze | grep -iE '^(schemathesis|openapi-spec-validator|openapi-python-client)==' | tr '\n' ' ')"
@@ -138,6 +151,8 @@ export JWT_SECRET DATABASE_URL
 export BIND_ADDR="127.0.0.1:$PORT"
 export RUST_LOG=${RUST_LOG:-info}
 unset JWT_PUBLIC_KEY_FILE JWT_ISSUER JWT_AUDIENCE SMTP_URL
+# No SMTP server here: invitation emails go to server.log on purpose (CONTRACT §7, Part II).
+export MAIL_MODE=log
 
 log "server: $VOKE_BIN serve on $BASE_URL (database: ${DATABASE_URL%%\?*})"
 "$VOKE_BIN" serve >"$OUT/server.log" 2>&1 &
@@ -151,14 +166,8 @@ curl -fsS "$BASE_URL/healthz" >/dev/null || { tail -n 30 "$OUT/server.log"; die 
 echo "up (pid $SERVER_PID)"
 
 # ---------------------------------------------------------------------------------------------
-# 3. Bootstrap: an organization, its ORG_ADMIN and the admin's bearer token
+# 3. The spec under test; bootstrap: an organization, its ORG_ADMIN and the admin's bearer token
 # ---------------------------------------------------------------------------------------------
-ORG=$(python3 -c 'import uuid; print(uuid.uuid4())')
-"$VOKE_BIN" members add --org "$ORG" --user admin-1 --email admin@example.com --role ORG_ADMIN \
-  || die "members add failed"
-TOKEN=$("$VOKE_BIN" token --sub admin-1 --email admin@example.com --expires-in 2h) || die "token failed"
-export E2E_BASE_URL="$BASE_URL" E2E_TOKEN="$TOKEN" E2E_ORG="$ORG"
-
 if [ -n "${E2E_SPEC:-}" ]; then
   SPEC=$(cd "$(dirname "$E2E_SPEC")" && pwd)/$(basename "$E2E_SPEC")
 elif [ -f "$ROOT/openapi/openapi.json" ]; then
@@ -170,6 +179,39 @@ else
 fi
 export E2E_SPEC="$SPEC"
 echo "spec: ${SPEC#"$ROOT"/}"
+
+# The organization is the one the spec's `x-org-id` example names on createInvitation (the fixed
+# development organization), so that Swagger UI's "Try it out" with the prefilled example values
+# succeeds as is. Without such an example, a random one: the swagger-ui step then fails and says why.
+ORG=$(python3 - "$SPEC" <<'PY'
+import json, sys, uuid
+spec = json.load(open(sys.argv[1]))
+ops = [op for item in spec.get("paths", {}).values() if isinstance(item, dict)
+       for op in item.values() if isinstance(op, dict) and op.get("operationId") == "createInvitation"]
+for p in ops[0].get("parameters", []) if ops else []:
+    if p.get("in") == "header" and p.get("name", "").lower() == "x-org-id":
+        # Where Swagger UI takes a parameter's prefilled value from: `example`, else the first of
+        # `examples`, else the schema's `example`.
+        named = [e.get("value") for e in (p.get("examples") or {}).values() if isinstance(e, dict)]
+        for value in [p.get("example")] + named[:1] + [(p.get("schema") or {}).get("example")]:
+            try:
+                print(uuid.UUID(str(value)))
+                sys.exit(0)
+            except ValueError:
+                pass
+PY
+)
+if [ -n "$ORG" ]; then
+  echo "organization: $ORG (the x-org-id example of createInvitation)"
+else
+  ORG=$(python3 -c 'import uuid; print(uuid.uuid4())')
+  echo "organization: $ORG (random: the spec has no UUID \`example\` on the x-org-id parameter of createInvitation," \
+    "so Swagger UI's Try it out with the prefilled example cannot succeed)"
+fi
+"$VOKE_BIN" members add --org "$ORG" --user admin-1 --email admin@example.com --role ORG_ADMIN \
+  || die "members add failed"
+TOKEN=$("$VOKE_BIN" token --sub admin-1 --email admin@example.com --expires-in 2h) || die "token failed"
+export E2E_BASE_URL="$BASE_URL" E2E_TOKEN="$TOKEN" E2E_ORG="$ORG"
 
 # ---------------------------------------------------------------------------------------------
 # 4. Spec validity
@@ -210,8 +252,46 @@ redocly_lint() {
 }
 STEP_TAIL=3 step redocly-lint redocly_lint
 
+spectral_lint() {
+  # spectral:oas and the OWASP API Security ruleset; the exceptions, each with its reason, are in
+  # tests/e2e/.spectral.yaml. Errors and warnings both fail: every remaining warning is either a
+  # defect of the spec or an exception listed there.
+  (cd "$E2E_DIR" && spectral --version && spectral lint --ruleset .spectral.yaml --fail-severity warn \
+    --format stylish "$SPEC")
+}
+STEP_TAIL=4 step spectral spectral_lint
+
 # ---------------------------------------------------------------------------------------------
-# 6. Generated SDKs, run against the live server
+# 5. Prism validating proxy in front of the server, for the SDKs and Swagger UI
+# ---------------------------------------------------------------------------------------------
+# `prism proxy --errors` checks each request against the spec before forwarding it and each of the
+# server's responses before passing it on; with --errors it answers a violating request with 422
+# (or 401 for missing credentials) and a violating response with a 500 problem+json of its own
+# instead, so a client that gets what the spec promises never sees a Prism error. Routes that are
+# not in the spec (/docs, /openapi.json) are refused, which is why Swagger UI itself loads from the
+# server and only its API calls are sent through Prism (see swagger/swagger.mjs).
+PRISM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PRISM_URL="http://127.0.0.1:$PRISM_PORT"
+prism_proxy() {
+  prism --version || return 1
+  echo "prism proxy --errors ${SPEC#"$ROOT"/} $BASE_URL on $PRISM_URL (log: target/e2e/prism.log)"
+  prism proxy --errors "$SPEC" "$BASE_URL" --port "$PRISM_PORT" --host 127.0.0.1 >"$OUT/prism.log" 2>&1 &
+  PRISM_PID=$!
+  local _
+  for _ in $(seq 1 300); do
+    kill -0 "$PRISM_PID" 2>/dev/null || { cat "$OUT/prism.log"; echo "prism exited during startup"; return 1; }
+    # /healthz is in the spec: Prism forwards it and validates the answer.
+    curl -fsS -o /dev/null "$PRISM_URL/healthz" 2>/dev/null && break
+    sleep 0.2
+  done
+  curl -fsS "$PRISM_URL/healthz" || { tail -n 30 "$OUT/prism.log"; echo "no answer from Prism"; return 1; }
+  echo
+  echo "up (pid $PRISM_PID)"
+}
+STEP_TAIL=3 step prism-proxy prism_proxy
+
+# ---------------------------------------------------------------------------------------------
+# 6. Generated SDKs, run against the live server through Prism
 # ---------------------------------------------------------------------------------------------
 sdk_typescript() {
   local gen="$E2E_DIR/generated/ts" out
@@ -228,7 +308,7 @@ sdk_typescript() {
   (cd "$E2E_DIR" && tsc --noEmit --strict -p tsconfig.json) || { echo "tsc --noEmit --strict failed"; return 1; }
   echo "tsc --noEmit --strict: ok"
   (cd "$E2E_DIR" && tsc -p tsconfig.json) || return 1
-  node "$E2E_DIR/.build/sdk-ts/smoke.js"
+  E2E_BASE_URL="$PRISM_URL" node "$E2E_DIR/.build/sdk-ts/smoke.js"
 }
 STEP_TAIL=4 step sdk-typescript sdk_typescript
 
@@ -248,18 +328,45 @@ sdk_python() {
     [ -f "$gen/voke_invitations_client/api/invitations/$op.py" ] || { echo "no generated module api/invitations/$op.py"; missing=1; }
   done
   [ $missing -eq 0 ] || return 1
-  PYTHONPATH="$gen" python "$E2E_DIR/sdk-py/smoke.py"
+  PYTHONPATH="$gen" E2E_BASE_URL="$PRISM_URL" python "$E2E_DIR/sdk-py/smoke.py"
 }
 STEP_TAIL=4 step sdk-python sdk_python
 
 # ---------------------------------------------------------------------------------------------
-# 7. Swagger UI in headless Chromium
+# 7. Swagger UI in headless Chromium (the page from the server, its API calls through Prism)
 # ---------------------------------------------------------------------------------------------
-swagger_ui() { E2E_SCREENSHOT="$OUT/swagger.png" node "$E2E_DIR/swagger/swagger.mjs"; }
+swagger_ui() { E2E_API_URL="$PRISM_URL" E2E_SCREENSHOT="$OUT/swagger.png" node "$E2E_DIR/swagger/swagger.mjs"; }
 step swagger-ui swagger_ui
 
+prism_violations() {
+  # Prism is stopped first so that its log is complete. What counts, in Prism 5's log format:
+  #   "[VALIDATOR] ... Violation: <where> <what>"     a request or response that breaks the spec
+  #                                                   and was passed on (warning/info severity);
+  #   "... Request terminated with error: <type>: ..."  Prism refused: a request (UNPROCESSABLE_ENTITY,
+  #                                                   UNAUTHORIZED) or a response (VIOLATIONS) that
+  #                                                   breaks the spec, or a route not in it.
+  # Error responses the flows provoke on purpose (409, 404) are documented, so they log neither.
+  # Prism logs only the kind of a refusal; what exactly broke the spec is in the problem+json body
+  # (`validation`) it sent instead, which the failing client's step log shows.
+  stop_prism
+  [ -s "$OUT/prism.log" ] || { echo "no target/e2e/prism.log"; return 1; }
+  local received forwarded bad
+  received=$(grep -c 'Request received' "$OUT/prism.log")
+  forwarded=$(grep -c '> Forwarding "' "$OUT/prism.log")
+  bad=$(grep -E 'Violation: |Request terminated with error: ' "$OUT/prism.log")
+  echo "prism: $received requests received, $forwarded forwarded to the server"
+  if [ -n "$bad" ]; then
+    printf '%s\n' "$bad"
+    echo "prism reported $(printf '%s\n' "$bad" | wc -l) violation(s) of the spec (full log: target/e2e/prism.log)"
+    return 1
+  fi
+  [ "$forwarded" -gt 1 ] || { echo "nothing went through Prism"; return 1; }
+  echo "no request or response violated the spec"
+}
+STEP_TAIL=2 step prism-violations prism_violations
+
 # ---------------------------------------------------------------------------------------------
-# 5. Schemathesis against the live server (last: it fills the database with fuzzed data)
+# 8. Schemathesis against the live server (last: it fills the database with fuzzed data)
 # ---------------------------------------------------------------------------------------------
 schemathesis_run() {
   # Every check is on: Schemathesis 4 enables all of them by default, and schemathesis.toml turns

@@ -103,7 +103,10 @@ def main() -> None:
         assert isinstance(dup.parsed, ErrorBody)
         check(dup.parsed.code == ErrorCode.CONFLICT, f"code == CONFLICT ({dup.parsed.code})")
         check(dup.parsed.status_code == 409 and dup.parsed.error == "Conflict", "statusCode 409, error Conflict")
-        check(isinstance(dup.parsed.message, str) and dup.parsed.details.to_dict() == {}, "message, details {}")
+        check(isinstance(dup.parsed.message, str), "message present")
+        # CONTRACT §10.1: details names the live pending invitation the create conflicts with.
+        details = dup.parsed.details.to_dict()
+        check(details == {"invitationId": str(created[1].id)}, f"details names the pending invitation ({details})")
 
         # 404 through the same model
         nf = get_invitation.sync_detailed(client=client, id=uuid.UUID(int=0), x_org_id=org)

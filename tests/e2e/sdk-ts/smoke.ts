@@ -105,6 +105,8 @@ async function main(): Promise<void> {
   check(code === "CONFLICT", `code == CONFLICT (${code})`);
   check(err.statusCode === 409 && err.error === "Conflict", "statusCode 409, error Conflict");
   check(typeof err.message === "string" && typeof err.details === "object" && err.details !== null, "message and details present");
+  // CONTRACT §10.1: details names the live pending invitation the create conflicts with.
+  check(err.details.invitationId === created[1]?.id, `details.invitationId names the pending invitation (${JSON.stringify(err.details)})`);
 
   // 404 through the same types
   const missing = await client.GET("/api/v1/invitations/{id}", {
