@@ -4,6 +4,8 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod delivery_deadlines;
+mod delivery_ownership;
 mod email;
 mod envelope;
 mod helpers;
@@ -14,3 +16,4 @@ mod migrations;
 mod smtp_server;
 mod socket;
 mod spec;
+mod worker_support;
