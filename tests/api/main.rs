@@ -13,6 +13,7 @@ mod invitations;
 mod lifecycle;
 mod list;
 mod migrations;
+mod shutdown;
 mod smtp_server;
 mod socket;
 mod spec;
