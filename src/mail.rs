@@ -4,14 +4,33 @@ use std::time::Duration;
 
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    address::AddressError,
     message::{Mailbox, MultiPart},
     transport::smtp::{
+        PoolConfig,
         authentication::Credentials,
         client::{Tls, TlsParameters},
     },
 };
 
 use crate::config::{ConfigError, MailConfig};
+
+/// The default deadline for one whole delivery: connect, greeting, TLS, authentication and the
+/// SMTP transaction. Also given to lettre, whose own timeout on Tokio bounds only the connect.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a message was not delivered; its text is what the outbox records.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid recipient {to}: {source}")]
+    Recipient { to: String, source: AddressError },
+    #[error("cannot build message: {0}")]
+    Build(#[from] lettre::error::Error),
+    #[error("SMTP delivery failed: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("SMTP delivery timed out after {0:?}")]
+    TimedOut(Duration),
+}
 
 /// What an invitation email says.
 #[derive(Clone, Debug)]
@@ -116,41 +135,45 @@ impl Mailer {
         Ok(Self::Smtp { transport, from })
     }
 
-    /// Delivers one message; the error text is what the outbox records.
-    pub async fn send(&self, email: &InvitationEmail) -> Result<(), String> {
+    /// Delivers one message, giving up after `deadline` whatever the server does. Dropping the
+    /// returned future abandons the conversation; the connection is closed, never reused.
+    pub async fn send(&self, email: &InvitationEmail, deadline: Duration) -> Result<(), MailError> {
         match self {
             Self::Log => {
                 tracing::info!(
                     to = %email.to,
                     subject = %email.subject(),
                     link = %email.link,
-                    "development mode: invitation email (SMTP_URL is not set)\n{}",
+                    "invitation email written to the log on purpose (development mode or \
+                     MAIL_MODE=log), token included\n{}",
                     email.text()
                 );
                 Ok(())
             }
             Self::Smtp { transport, from } => {
-                let to: Mailbox = email
-                    .to
-                    .parse()
-                    .map_err(|e| format!("invalid recipient {}: {e}", email.to))?;
-                let message = Message::builder()
-                    .from(from.clone())
-                    .to(to)
-                    .subject(email.subject())
-                    .multipart(MultiPart::alternative_plain_html(
-                        email.text(),
-                        email.html(),
-                    ))
-                    .map_err(|e| format!("cannot build message: {e}"))?;
-                transport
-                    .send(message)
+                let message = build_message(from, email)?;
+                tokio::time::timeout(deadline, transport.send(message))
                     .await
-                    .map(|_| ())
-                    .map_err(|e| format!("SMTP delivery failed: {e}"))
+                    .map_err(|_| MailError::TimedOut(deadline))??;
+                Ok(())
             }
         }
     }
+}
+
+fn build_message(from: &Mailbox, email: &InvitationEmail) -> Result<Message, MailError> {
+    let to: Mailbox = email.to.parse().map_err(|source| MailError::Recipient {
+        to: email.to.clone(),
+        source,
+    })?;
+    Ok(Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(email.subject())
+        .multipart(MultiPart::alternative_plain_html(
+            email.text(),
+            email.html(),
+        ))?)
 }
 
 /// `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it; `?tls=none` never,
@@ -182,7 +205,11 @@ fn smtp_transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, Strin
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
         .port(url.port().unwrap_or(default_port))
         .tls(tls)
-        .timeout(Some(Duration::from_secs(15)));
+        .timeout(Some(SEND_TIMEOUT))
+        // No pooled connections: lettre would recycle a connection whose conversation was
+        // abandoned mid-transaction (a timed-out or cancelled send), and the next message
+        // would read the previous one's replies. One connection per message, closed after.
+        .pool_config(PoolConfig::new().max_size(0));
     if !url.username().is_empty() {
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)

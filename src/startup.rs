@@ -147,6 +147,9 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
     make(move |req| envelope(route.clone(), edge.clone(), req))
 }
 
+/// How long shutdown waits for the background worker before aborting it.
+const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A configured, bound, migrated application ready to serve.
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -223,12 +226,21 @@ impl Application {
         let app = build_app(self.state.clone());
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
         let invitations = InvitationService::new(self.state.db.clone(), self.state.invitation_ttl);
-        let worker = tokio::spawn(self.worker.run(invitations, stopped));
+        let mut worker = tokio::spawn(self.worker.run(invitations, stopped));
+        // The worker is told to stop when shutdown begins, while requests drain.
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop_worker.send(true);
+        };
         let served = server::serve(self.listener, app, self.limits, shutdown).await;
-        // The worker finishes the message it is sending, then stops.
-        let _ = stop_worker.send(true);
-        if let Err(e) = worker.await {
-            tracing::error!(error = %e, "background worker ended abnormally");
+        // It abandons a send in flight and releases its claims; bounded whatever SMTP does.
+        match tokio::time::timeout(WORKER_STOP_TIMEOUT, &mut worker).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "background worker ended abnormally"),
+            Err(_) => {
+                tracing::warn!("background worker did not stop in time; aborted");
+                worker.abort();
+            }
         }
         served?;
         self.state.db.close().await?;

@@ -1,15 +1,21 @@
 //! Background work started by `serve`: delivering the email outbox and rewriting expired
 //! invitations. Both are safe to run in several instances against one database.
+//!
+//! Every send has a deadline, and the message's lease is renewed (conditionally on still
+//! holding it) right before the send, so a send never outlives its lease and a message another
+//! instance took over is skipped. The stop signal is checked between messages and abandons a
+//! send in flight; whatever the worker still holds is then released for the next instance.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use chrono::SecondsFormat;
 use sea_orm::{ActiveEnum, DatabaseConnection, DbErr, EntityTrait};
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::{
-    entity::{InvitationStatus, email_outbox::OutboxStatus, invitation},
-    mail::{InvitationEmail, Mailer},
+    entity::{InvitationStatus, email_outbox, invitation},
+    mail::{self, InvitationEmail, Mailer},
     service::{invitations::InvitationService, now, outbox},
 };
 
@@ -18,7 +24,8 @@ use crate::{
 pub struct WorkerConfig {
     /// How often to look for due messages.
     pub poll_interval: Duration,
-    /// How long a claimed message is reserved for one instance.
+    /// How long a claimed message is reserved for one instance; renewed right before each
+    /// send. Raised to twice `send_timeout` if shorter, so a send always ends inside its lease.
     pub lease: Duration,
     /// Messages claimed per pass.
     pub batch: u64,
@@ -28,6 +35,10 @@ pub struct WorkerConfig {
     pub max_attempts: i32,
     /// How often to rewrite expired invitations.
     pub expiry_interval: Duration,
+    /// Deadline for one whole SMTP delivery; a send that runs past it is a failed attempt.
+    pub send_timeout: Duration,
+    /// Deadline for each database statement the worker runs.
+    pub db_timeout: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -39,8 +50,19 @@ impl Default for WorkerConfig {
             base_backoff: Duration::from_secs(10),
             max_attempts: 8,
             expiry_interval: Duration::from_secs(60),
+            send_timeout: mail::SEND_TIMEOUT,
+            db_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// Why a delivery pass stopped early. Only the worker's own failures: the pass is retried.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("outbox database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("outbox database statement did not finish within {0:?}")]
+    DbTimeout(Duration),
 }
 
 /// What one delivery pass did.
@@ -50,6 +72,20 @@ pub struct DeliveryReport {
     pub retrying: usize,
     pub failed: usize,
     pub cancelled: usize,
+    /// Claimed, but taken over by another instance (or cancelled) before the send: skipped.
+    pub lost: usize,
+    /// Handed back unsent because the worker was told to stop.
+    pub released: usize,
+}
+
+/// What happened to one claimed message.
+enum Outcome {
+    Sent,
+    Retrying,
+    Failed,
+    Cancelled,
+    Lost,
+    Stopped,
 }
 
 /// Delivers queued invitation emails.
@@ -66,8 +102,9 @@ impl Worker {
         db: DatabaseConnection,
         mailer: Mailer,
         accept_url: String,
-        config: WorkerConfig,
+        mut config: WorkerConfig,
     ) -> Self {
+        config.lease = config.lease.max(config.send_timeout.saturating_mul(2));
         Self {
             db,
             mailer,
@@ -77,59 +114,157 @@ impl Worker {
     }
 
     /// Claims the due messages and tries each once.
-    pub async fn deliver_due(&self) -> Result<DeliveryReport, DbErr> {
+    pub async fn deliver_due(&self) -> Result<DeliveryReport, WorkerError> {
+        let (_never_stops, stop) = watch::channel(false);
+        self.deliver_due_until(&stop).await
+    }
+
+    /// Like [`Worker::deliver_due`], but returns as soon as `stop` turns true, abandoning a
+    /// send in flight and releasing every message not yet delivered.
+    pub async fn deliver_due_until(
+        &self,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<DeliveryReport, WorkerError> {
+        let (batch, lease) = (self.config.batch, self.config.lease);
+        let claim = self.db_call(outbox::claim(&self.db, batch, lease)).await?;
         let mut report = DeliveryReport::default();
-        let claimed = outbox::claim(&self.db, self.config.batch, self.config.lease).await?;
-        for message in claimed {
-            let invitation = invitation::Entity::find_by_id(message.invitation_id)
-                .one(&self.db)
-                .await?;
-            let (Some(invitation), Some(token)) = (invitation, message.token.as_deref()) else {
-                outbox::cancel_pending(&self.db, message.invitation_id).await?;
-                report.cancelled += 1;
-                continue;
-            };
-            if invitation.status != InvitationStatus::Pending || invitation.expires_at <= now() {
-                outbox::cancel_pending(&self.db, invitation.id).await?;
-                report.cancelled += 1;
-                continue;
-            }
-            let email = InvitationEmail {
-                to: message.recipient.clone(),
-                organization_id: invitation.organization_id.to_string(),
-                role: invitation.role.to_value(),
-                invited_by: invitation.invited_by.clone(),
-                expires_at: invitation
-                    .expires_at
-                    .to_rfc3339_opts(SecondsFormat::Millis, true),
-                link: accept_link(&self.accept_url, token),
-            };
-            match self.mailer.send(&email).await {
-                Ok(()) => {
-                    outbox::mark_sent(&self.db, &message).await?;
-                    tracing::info!(message = %message.id, invitation = %invitation.id, "invitation email sent");
-                    report.sent += 1;
+        for message in &claim.messages {
+            let outcome = match self.deliver_one(claim.owner, message, stop).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    self.release(claim.owner).await;
+                    return Err(e);
                 }
-                Err(error) => {
-                    let backoff = outbox::backoff(self.config.base_backoff, message.attempts);
-                    let status = outbox::mark_failed(
-                        &self.db,
-                        &message,
-                        &error,
-                        backoff,
-                        self.config.max_attempts,
-                    )
-                    .await?;
-                    tracing::warn!(message = %message.id, attempts = message.attempts + 1, %error, "invitation email not delivered");
-                    if status == OutboxStatus::Failed {
-                        report.failed += 1;
-                    } else {
-                        report.retrying += 1;
-                    }
-                }
+            };
+            if report.record(outcome) {
+                report.released = self.release(claim.owner).await;
+                break;
             }
         }
         Ok(report)
+    }
+
+    /// One message: checks it is still wanted and still ours, then sends it within the
+    /// deadline (or until told to stop) and records the result if it is still ours.
+    async fn deliver_one(
+        &self,
+        owner: Uuid,
+        message: &email_outbox::Model,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<Outcome, WorkerError> {
+        if *stop.borrow() {
+            return Ok(Outcome::Stopped);
+        }
+        let Some(email) = self.prepare(message).await? else {
+            return Ok(Outcome::Cancelled);
+        };
+        let lease = self.config.lease;
+        if !self
+            .db_call(outbox::renew(&self.db, message.id, owner, lease))
+            .await?
+        {
+            tracing::info!(message = %message.id, "claim lost before sending; skipped");
+            return Ok(Outcome::Lost);
+        }
+        let sent = tokio::select! {
+            biased;
+            () = stopped(stop) => return Ok(Outcome::Stopped),
+            sent = self.mailer.send(&email, self.config.send_timeout) => sent,
+        };
+        match sent {
+            Ok(()) => self.record_sent(owner, message).await,
+            Err(error) => {
+                self.record_failure(owner, message, &error.to_string())
+                    .await
+            }
+        }
+    }
+
+    /// The email for a message, or `None` (after cancelling it) when it is no longer wanted.
+    async fn prepare(
+        &self,
+        message: &email_outbox::Model,
+    ) -> Result<Option<InvitationEmail>, WorkerError> {
+        let find = invitation::Entity::find_by_id(message.invitation_id).one(&self.db);
+        let invitation = self.db_call(find).await?;
+        let live =
+            invitation.filter(|i| i.status == InvitationStatus::Pending && i.expires_at > now());
+        let (Some(invitation), Some(token)) = (live, message.token.as_deref()) else {
+            let cancel = outbox::cancel_pending(&self.db, message.invitation_id);
+            self.db_call(cancel).await?;
+            return Ok(None);
+        };
+        Ok(Some(InvitationEmail {
+            to: message.recipient.clone(),
+            organization_id: invitation.organization_id.to_string(),
+            role: invitation.role.to_value(),
+            invited_by: invitation.invited_by.clone(),
+            expires_at: invitation
+                .expires_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            link: accept_link(&self.accept_url, token),
+        }))
+    }
+
+    async fn record_sent(
+        &self,
+        owner: Uuid,
+        message: &email_outbox::Model,
+    ) -> Result<Outcome, WorkerError> {
+        if self
+            .db_call(outbox::mark_sent(&self.db, message.id, owner))
+            .await?
+        {
+            tracing::info!(message = %message.id, invitation = %message.invitation_id, "invitation email sent");
+            Ok(Outcome::Sent)
+        } else {
+            // Only possible if the send outlived the lease (clock skew between instances).
+            tracing::warn!(message = %message.id, "invitation email sent after its claim was lost; it may arrive twice");
+            Ok(Outcome::Lost)
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        owner: Uuid,
+        message: &email_outbox::Model,
+        error: &str,
+    ) -> Result<Outcome, WorkerError> {
+        let backoff = outbox::backoff(self.config.base_backoff, message.attempts);
+        let max = self.config.max_attempts;
+        let mark = outbox::mark_failed(&self.db, message, owner, error, backoff, max);
+        let Some(failure) = self.db_call(mark).await? else {
+            return Ok(Outcome::Lost);
+        };
+        tracing::warn!(message = %message.id, attempts = failure.attempts, %error, "invitation email not delivered");
+        Ok(if failure.gave_up {
+            Outcome::Failed
+        } else {
+            Outcome::Retrying
+        })
+    }
+
+    /// Best effort: a message not released is taken over when its lease runs out.
+    async fn release(&self, owner: Uuid) -> usize {
+        match self.db_call(outbox::release(&self.db, owner)).await {
+            Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release claimed messages; their lease will run out");
+                0
+            }
+        }
+    }
+
+    /// Runs one outbox statement under the database deadline.
+    async fn db_call<T>(
+        &self,
+        query: impl Future<Output = Result<T, DbErr>>,
+    ) -> Result<T, WorkerError> {
+        let deadline = self.config.db_timeout;
+        tokio::time::timeout(deadline, query)
+            .await
+            .map_err(|_| WorkerError::DbTimeout(deadline))?
+            .map_err(WorkerError::from)
     }
 
     /// Runs until `stop` turns true: delivery every poll interval, expiry sweeps periodically.
@@ -138,28 +273,53 @@ impl Worker {
         let mut expiry = tokio::time::interval(self.config.expiry_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        while !*stop.borrow() {
             tokio::select! {
                 _ = stop.changed() => break,
                 _ = poll.tick() => {
-                    if let Err(e) = self.deliver_due().await {
+                    if let Err(e) = self.deliver_due_until(&stop).await {
                         tracing::warn!(error = %e, "outbox pass failed; will retry");
                     }
                 }
-                _ = expiry.tick() => {
-                    match invitations.expire_due().await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(expired = n, "expired pending invitations"),
-                        Err(e) => tracing::warn!(error = %e, "expiry sweep failed; will retry"),
-                    }
-                }
-            }
-            if *stop.borrow() {
-                break;
+                _ = expiry.tick() => self.sweep(&invitations, &stop).await,
             }
         }
         tracing::info!("background worker stopped");
     }
+
+    async fn sweep(&self, invitations: &InvitationService, stop: &watch::Receiver<bool>) {
+        let deadline = self.config.db_timeout;
+        let swept = tokio::select! {
+            () = stopped(stop) => return,
+            swept = tokio::time::timeout(deadline, invitations.expire_due()) => swept,
+        };
+        match swept {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(expired = n, "expired pending invitations"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "expiry sweep failed; will retry"),
+            Err(_) => tracing::warn!(?deadline, "expiry sweep timed out; will retry"),
+        }
+    }
+}
+
+impl DeliveryReport {
+    /// Counts one outcome; `true` when the pass must stop.
+    fn record(&mut self, outcome: Outcome) -> bool {
+        match outcome {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Retrying => self.retrying += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Cancelled => self.cancelled += 1,
+            Outcome::Lost => self.lost += 1,
+            Outcome::Stopped => return true,
+        }
+        false
+    }
+}
+
+/// Resolves once `stop` is true, or its sender is gone (nobody is left to say "go on").
+async fn stopped(stop: &watch::Receiver<bool>) {
+    let _ = stop.clone().wait_for(|stopped| *stopped).await;
 }
 
 /// `{INVITE_ACCEPT_URL}?token={token}` (or `&token=` when the URL already has a query).

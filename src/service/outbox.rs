@@ -1,14 +1,18 @@
 //! The email outbox: messages are queued in the same transaction as the invitation change and
 //! delivered later by the worker. Several instances share the work through a lease: a claim
 //! marks rows with a lock owner and an expiry in one statement (on PostgreSQL over
-//! `FOR UPDATE SKIP LOCKED`), so no two instances hold the same message.
+//! `FOR UPDATE SKIP LOCKED`), so no two instances hold the same message. A lease can run out
+//! while its holder is busy, so every later write is conditional on still holding the message
+//! (`WHERE id = ? AND lock_owner = ? AND status = 'PENDING'`), and the holder renews that
+//! message's lease right before sending it.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Statement, sea_query::Expr,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Statement, UpdateMany,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -59,16 +63,19 @@ pub async fn cancel_pending(db: &impl ConnectionTrait, invitation_id: Uuid) -> R
     Ok(())
 }
 
+/// Messages claimed together; `owner` is what every ownership check compares against.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub owner: Uuid,
+    pub messages: Vec<outbox::Model>,
+}
+
 /// Claims up to `limit` due messages for the length of `lease`. Each claim has its own owner
 /// id, so what it returns is exactly what this call locked.
-pub async fn claim(
-    db: &DatabaseConnection,
-    limit: u64,
-    lease: Duration,
-) -> Result<Vec<outbox::Model>, DbErr> {
+pub async fn claim(db: &DatabaseConnection, limit: u64, lease: Duration) -> Result<Claim, DbErr> {
     let owner = Uuid::now_v7();
     let now = now();
-    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+    let until = lease_end(now, lease);
     let backend = db.get_database_backend();
     let (sql, values) = match backend {
         DatabaseBackend::Postgres => (
@@ -99,58 +106,135 @@ pub async fn claim(
     };
     db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
-    outbox::Entity::find()
+    let messages = outbox::Entity::find()
         .filter(outbox::Column::LockOwner.eq(owner))
         .filter(outbox::Column::Status.eq(OutboxStatus::Pending))
         .order_by_asc(outbox::Column::NextAttemptAt)
+        .order_by_asc(outbox::Column::Id)
         .all(db)
-        .await
+        .await?;
+    Ok(Claim { owner, messages })
 }
 
-/// Records a delivery and forgets the token.
-pub async fn mark_sent(db: &DatabaseConnection, message: &outbox::Model) -> Result<(), DbErr> {
+/// Extends one message's lease to `now + lease`, provided `owner` still holds it and it is
+/// still pending. Called right before the send: `false` means another instance took the
+/// message over (its lease had run out) or it was cancelled, and it must not be sent.
+pub async fn renew(
+    db: &DatabaseConnection,
+    id: Uuid,
+    owner: Uuid,
+    lease: Duration,
+) -> Result<bool, DbErr> {
     let now = now();
-    let mut row = message.clone().into_active_model();
-    row.status = sea_orm::Set(OutboxStatus::Sent);
-    row.token = sea_orm::Set(None);
-    row.attempts = sea_orm::Set(message.attempts + 1);
-    row.sent_at = sea_orm::Set(Some(now));
-    row.updated_at = sea_orm::Set(now);
-    row.locked_until = sea_orm::Set(None);
-    row.last_error = sea_orm::Set(None);
-    row.update(db).await?;
-    Ok(())
+    let renewed = held(outbox::Entity::update_many(), id, owner)
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(lease_end(now, lease)),
+        )
+        .exec(db)
+        .await?;
+    Ok(renewed.rows_affected == 1)
 }
 
-/// Records a failed attempt: retry after `backoff`, or give up (wiping the token) once
-/// `max_attempts` is reached. The error is kept on the row either way.
+/// Records a delivery and forgets the token, if `owner` still holds the message. `false`
+/// means it did not (the lease ran out mid-send) and nothing was written.
+pub async fn mark_sent(db: &DatabaseConnection, id: Uuid, owner: Uuid) -> Result<bool, DbErr> {
+    let now = now();
+    let marked = held(outbox::Entity::update_many(), id, owner)
+        .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
+        .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None))
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .exec(db)
+        .await?;
+    Ok(marked.rows_affected == 1)
+}
+
+/// How a failed attempt was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub attempts: i32,
+    pub gave_up: bool,
+}
+
+/// Records a failed attempt, if `owner` still holds the message: retry after `backoff`, or
+/// give up (wiping the token) once `max_attempts` is reached. The error is kept on the row
+/// either way. `None` means the claim was lost and nothing was written.
 pub async fn mark_failed(
     db: &DatabaseConnection,
     message: &outbox::Model,
+    owner: Uuid,
     error: &str,
     backoff: Duration,
     max_attempts: i32,
-) -> Result<OutboxStatus, DbErr> {
+) -> Result<Option<Failure>, DbErr> {
     let now = now();
     let attempts = message.attempts + 1;
-    let give_up = attempts >= max_attempts;
-    let mut row = message.clone().into_active_model();
-    row.attempts = sea_orm::Set(attempts);
-    row.last_error = sea_orm::Set(Some(error.chars().take(2000).collect()));
-    row.updated_at = sea_orm::Set(now);
-    row.locked_until = sea_orm::Set(None);
-    if give_up {
-        row.status = sea_orm::Set(OutboxStatus::Failed);
-        row.token = sea_orm::Set(None);
+    let gave_up = attempts >= max_attempts;
+    let mut update = held(outbox::Entity::update_many(), message.id, owner)
+        .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Some(error.chars().take(2000).collect::<String>())),
+        )
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        );
+    update = if gave_up {
+        update
+            .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Failed))
+            .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None))
     } else {
-        row.next_attempt_at = sea_orm::Set(next_attempt(now, backoff));
-    }
-    row.update(db).await?;
-    Ok(if give_up {
-        OutboxStatus::Failed
-    } else {
-        OutboxStatus::Pending
-    })
+        update.col_expr(
+            outbox::Column::NextAttemptAt,
+            Expr::value(next_attempt(now, backoff)),
+        )
+    };
+    let written = update.exec(db).await?.rows_affected == 1;
+    Ok(written.then_some(Failure { attempts, gave_up }))
+}
+
+/// Hands back every message `owner` still holds unsent (at shutdown, or after an error), so
+/// another instance or the next start can take them at once instead of waiting out the lease.
+pub async fn release(db: &DatabaseConnection, owner: Uuid) -> Result<u64, DbErr> {
+    let released = outbox::Entity::update_many()
+        .col_expr(outbox::Column::LockOwner, Expr::value(Option::<Uuid>::None))
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::LockOwner.eq(owner))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Pending))
+        .filter(outbox::Column::LockedUntil.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected)
+}
+
+/// Restricts an update to one pending message that `owner` holds.
+fn held(update: UpdateMany<outbox::Entity>, id: Uuid, owner: Uuid) -> UpdateMany<outbox::Entity> {
+    update
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::LockOwner.eq(owner))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Pending))
+}
+
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1))
 }
 
 fn next_attempt(now: DateTime<Utc>, backoff: Duration) -> DateTime<Utc> {

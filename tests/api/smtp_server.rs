@@ -1,14 +1,16 @@
 //! A small SMTP server speaking the protocol over TCP, for delivery tests: it can refuse the
-//! first N messages with a temporary failure, or refuse every message permanently.
+//! first N messages with a temporary failure, refuse every message permanently, answer every
+//! command slowly, or accept connections and never say a word.
 
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::TcpListener,
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream, tcp::OwnedWriteHalf},
 };
 
 /// One accepted message.
@@ -24,6 +26,8 @@ pub struct Received {
 struct State {
     received: Vec<Received>,
     refused: usize,
+    accepted: Vec<String>,
+    connections: usize,
 }
 
 /// How the server treats messages.
@@ -34,6 +38,10 @@ pub enum Behaviour {
     RefuseFirst(usize),
     /// Answer `550` to every message.
     RefuseAll,
+    /// Accept every message, but wait this long before each reply (the greeting included).
+    Slow(Duration),
+    /// Accept TCP connections and never send the greeting (or anything else).
+    Blackhole,
 }
 
 pub struct SmtpServer {
@@ -50,8 +58,12 @@ impl SmtpServer {
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let state = shared.clone();
+                state.lock().expect("lock").connections += 1;
                 tokio::spawn(async move {
-                    let _ = session(socket, state, behaviour).await;
+                    let _ = match behaviour {
+                        Behaviour::Blackhole => swallow(socket).await,
+                        _ => session(socket, state, behaviour).await,
+                    };
                 });
             }
         });
@@ -70,16 +82,52 @@ impl SmtpServer {
     pub fn refused(&self) -> usize {
         self.state.lock().expect("lock").refused
     }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.lock().expect("lock").connections
+    }
+
+    /// How many times `RCPT TO` and a complete `DATA` were accepted for `recipient`.
+    pub fn deliveries_to(&self, recipient: &str) -> (usize, usize) {
+        let st = self.state.lock().expect("lock");
+        let rcpt = st.accepted.iter().filter(|r| *r == recipient).count();
+        let data = st
+            .received
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t == recipient))
+            .count();
+        (rcpt, data)
+    }
+}
+
+/// Holds the connection open, reading and discarding, and never answers.
+async fn swallow(mut socket: TcpStream) -> std::io::Result<()> {
+    let mut sink = [0u8; 1024];
+    while socket.read(&mut sink).await? > 0 {}
+    Ok(())
+}
+
+/// Writes one reply, after the behaviour's delay.
+async fn answer(
+    write: &mut OwnedWriteHalf,
+    behaviour: Behaviour,
+    reply: &[u8],
+) -> std::io::Result<()> {
+    if let Behaviour::Slow(delay) = behaviour {
+        tokio::time::sleep(delay).await;
+    }
+    write.write_all(reply).await
 }
 
 async fn session(
-    socket: tokio::net::TcpStream,
+    socket: TcpStream,
     state: Arc<Mutex<State>>,
     behaviour: Behaviour,
 ) -> std::io::Result<()> {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read).lines();
-    write.write_all(b"220 test.local ESMTP ready\r\n").await?;
+    answer(&mut write, behaviour, b"220 test.local ESMTP ready\r\n").await?;
     let (mut from, mut to, mut auth) = (String::new(), Vec::new(), None);
     while let Some(line) = lines.next_line().await? {
         let upper = line.to_uppercase();
@@ -106,12 +154,14 @@ async fn session(
                     "451 4.3.0 try again later\r\n".into()
                 }
                 _ => {
-                    to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                    let recipient = line[8..].trim().trim_matches(['<', '>']).to_owned();
+                    st.accepted.push(recipient.clone());
+                    to.push(recipient);
                     "250 2.1.5 ok\r\n".into()
                 }
             }
         } else if upper == "DATA" {
-            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+            answer(&mut write, behaviour, b"354 end with <CRLF>.<CRLF>\r\n").await?;
             let mut data = String::new();
             while let Some(l) = lines.next_line().await? {
                 if l == "." {
@@ -128,14 +178,14 @@ async fn session(
             });
             "250 2.0.0 queued\r\n".into()
         } else if upper == "QUIT" {
-            write.write_all(b"221 2.0.0 bye\r\n").await?;
+            answer(&mut write, behaviour, b"221 2.0.0 bye\r\n").await?;
             return Ok(());
         } else if upper.starts_with("RSET") || upper.starts_with("NOOP") {
             "250 2.0.0 ok\r\n".into()
         } else {
             "502 5.5.2 command not recognized\r\n".into()
         };
-        write.write_all(reply.as_bytes()).await?;
+        answer(&mut write, behaviour, reply.as_bytes()).await?;
     }
     Ok(())
 }
