@@ -209,8 +209,8 @@ fn auth_state(req: &Request) -> Result<&AuthState, ApiError> {
 }
 
 // Any valid bearer token.
-/// A JWT in the `Authorization: Bearer` header, verified following RFC 8725 (JWT best
-/// practices): only the configured algorithm is accepted (`alg: none` and algorithm
+/// A JWT in the `Authorization: Bearer` header, verified as RFC8725 (JWT best practices)
+/// asks: only the configured algorithm is accepted (`alg: none` and algorithm
 /// confusion are refused), `exp` is required, `nbf`, `iss` and `aud` are checked, and unknown
 /// `crit` extensions are refused. Organization-scoped operations also take the `x-org-id`
 /// header and check the caller's role in that organization.
@@ -224,8 +224,8 @@ fn auth_state(req: &Request) -> Result<&AuthState, ApiError> {
 pub struct Authenticated(pub Caller);
 
 // The caller must be an `ORG_ADMIN` (or super admin) of the `x-org-id` organization.
-/// A JWT in the `Authorization: Bearer` header, verified following RFC 8725 (JWT best
-/// practices): only the configured algorithm is accepted (`alg: none` and algorithm
+/// A JWT in the `Authorization: Bearer` header, verified as RFC8725 (JWT best practices)
+/// asks: only the configured algorithm is accepted (`alg: none` and algorithm
 /// confusion are refused), `exp` is required, `nbf`, `iss` and `aud` are checked, and unknown
 /// `crit` extensions are refused. Organization-scoped operations also take the `x-org-id`
 /// header and check the caller's role in that organization.
@@ -239,8 +239,8 @@ pub struct Authenticated(pub Caller);
 pub struct OrgAdmin(pub OrgContext);
 
 // The caller must be a member (or super admin) of the `x-org-id` organization.
-/// A JWT in the `Authorization: Bearer` header, verified following RFC 8725 (JWT best
-/// practices): only the configured algorithm is accepted (`alg: none` and algorithm
+/// A JWT in the `Authorization: Bearer` header, verified as RFC8725 (JWT best practices)
+/// asks: only the configured algorithm is accepted (`alg: none` and algorithm
 /// confusion are refused), `exp` is required, `nbf`, `iss` and `aud` are checked, and unknown
 /// `crit` extensions are refused. Organization-scoped operations also take the `x-org-id`
 /// header and check the caller's role in that organization.
