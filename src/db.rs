@@ -20,9 +20,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
         // Server-side deadlines, below the request deadline, so a stuck statement or a lock
-        // queue ends as an error (SQLSTATE 57014 / 55P03: 503) rather than a hang.
+        // queue ends as an error (SQLSTATE 57014 / 55P03: 503) rather than a hang; keepalive
+        // probes from the server, so a session whose client vanished frees its locks.
+        // (sqlx offers no client-side TCP keepalive; the request deadline bounds our waits.)
         .map_sqlx_postgres_opts(|opts| {
-            opts.options([("statement_timeout", "15s"), ("lock_timeout", "5s")])
+            opts.options([
+                ("statement_timeout", "15s"),
+                ("lock_timeout", "5s"),
+                ("idle_in_transaction_session_timeout", "30s"),
+                ("tcp_keepalives_idle", "60"),
+                ("tcp_keepalives_interval", "10"),
+                ("tcp_keepalives_count", "3"),
+            ])
         })
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)

@@ -13,6 +13,7 @@ use poem::{
     error::ResponseError,
     http::{Method, header},
 };
+use tracing::Instrument;
 
 use crate::{
     error::{ApiError, from_poem_error},
@@ -39,12 +40,44 @@ impl Edge {
     }
 }
 
-/// Wraps the whole application.
+/// The header that carries a request's id, in and out (§9.3).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's `x-request-id` when it is 1–128 characters of `[A-Za-z0-9._-]`, else a new
+/// UUIDv7.
+fn request_id(req: &Request) -> String {
+    let valid = |v: &&str| {
+        (1..=128).contains(&v.len())
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let mut values = req.headers().get_all(REQUEST_ID).iter();
+    match (values.next().and_then(|v| v.to_str().ok()), values.next()) {
+        (Some(id), None) if valid(&id) => id.to_owned(),
+        _ => uuid::Uuid::now_v7().to_string(),
+    }
+}
+
+/// Wraps the whole application: every line logged while a request runs carries its id.
 pub async fn envelope<E: Endpoint<Output = Response>>(
     ep: Arc<E>,
     edge: Arc<Edge>,
-    mut req: Request,
+    req: Request,
 ) -> poem::Result<Response> {
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = handle(ep, edge, req).instrument(span).await;
+    if let Ok(value) = poem::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+async fn handle<E: Endpoint<Output = Response>>(
+    ep: Arc<E>,
+    edge: Arc<Edge>,
+    mut req: Request,
+) -> Response {
     let started = Instant::now();
     let facts = RequestFacts::of(&req);
     let routes = &edge.routes;
@@ -55,7 +88,7 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
             let call = AssertUnwindSafe(ep.call(req)).catch_unwind();
             let Ok(outcome) = tokio::time::timeout(edge.request_timeout, call).await else {
                 let limit = edge.request_timeout;
-                return Ok(finish(&facts, started, timed_out(limit).as_response()));
+                return finish(&facts, started, timed_out(limit).as_response());
             };
             match outcome {
                 Ok(Ok(resp)) if is_bare_error(&resp) => {
@@ -76,7 +109,7 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
         }
     };
 
-    Ok(finish(&facts, started, response))
+    finish(&facts, started, response)
 }
 
 fn timed_out(limit: Duration) -> ApiError {

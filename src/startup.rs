@@ -139,7 +139,11 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
         verifier: state.verifier.clone(),
         db: state.db.clone(),
     };
-    let route = Arc::new(route.data(auth).data(routes.clone()));
+    let route = crate::cors::wrap(
+        route.data(auth).data(routes.clone()),
+        &state.http.cors_allowed_origins,
+    );
+    let route = Arc::new(route.map_to_response());
     let edge = Arc::new(Edge {
         routes,
         request_timeout: state.http.request_timeout,
@@ -193,7 +197,7 @@ impl Application {
                 db,
                 verifier,
                 invitation_ttl: config.invitation_ttl,
-                http: config.http,
+                http: config.http.clone(),
             },
             worker,
             limits: server::Limits {

@@ -4,7 +4,7 @@ mod parse;
 
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
-use parse::{parse_bool, parse_count, parse_duration};
+use parse::{parse_bool, parse_count, parse_duration, parse_origins};
 
 /// The development secret used when no key is configured and the server binds to loopback.
 /// It is public by design: tokens signed with it are worthless anywhere else.
@@ -90,8 +90,8 @@ pub struct MailConfig {
     pub accept_url: String,
 }
 
-/// Limits of the HTTP edge (§9.4) and whether Swagger UI is served.
-#[derive(Clone, Copy, Debug)]
+/// Limits of the HTTP edge (§9.4), CORS, and whether Swagger UI is served.
+#[derive(Clone, Debug)]
 pub struct HttpConfig {
     /// `REQUEST_TIMEOUT`: a request still running after this answers 503.
     pub request_timeout: Duration,
@@ -99,6 +99,8 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// `DOCS_ENABLED`: serve Swagger UI at `/docs`.
     pub docs_enabled: bool,
+    /// `CORS_ALLOWED_ORIGINS`: exact origins browsers may call from; empty = no CORS headers.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -107,6 +109,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             max_connections: 10_000,
             docs_enabled: true,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -198,6 +201,10 @@ impl Config {
             docs_enabled: match var("DOCS_ENABLED") {
                 None => defaults.docs_enabled,
                 Some(raw) => parse_bool("DOCS_ENABLED", &raw)?,
+            },
+            cors_allowed_origins: match var("CORS_ALLOWED_ORIGINS") {
+                None => Vec::new(),
+                Some(raw) => parse_origins("CORS_ALLOWED_ORIGINS", &raw)?,
             },
         };
         let mail_mode = match var("MAIL_MODE").as_deref().map(str::trim) {

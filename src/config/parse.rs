@@ -56,3 +56,25 @@ pub(super) fn parse_bool(variable: &'static str, raw: &str) -> Result<bool, Conf
         )),
     }
 }
+
+/// Comma-separated exact origins (`https://admin.example.com`, `http://localhost:3000`): a
+/// scheme, a host and an optional port, nothing else.
+pub(super) fn parse_origins(variable: &'static str, raw: &str) -> Result<Vec<String>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let exact = url::Url::parse(origin)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .map(|u| u.origin().ascii_serialization());
+            match exact {
+                Some(serialized) if serialized == origin => Ok(serialized),
+                _ => Err(ConfigError::new(
+                    variable,
+                    format!("`{origin}` is not an origin like `https://admin.example.com`"),
+                )),
+            }
+        })
+        .collect()
+}

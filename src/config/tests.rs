@@ -76,3 +76,16 @@ fn secrets_are_redacted_in_debug_output() {
         config(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef-secret")]).expect("valid");
     assert!(!format!("{config:?}").contains("0123456789abcdef"));
 }
+
+#[test]
+fn cors_origins_are_exact_origins() {
+    let config = config(&[(
+        "CORS_ALLOWED_ORIGINS",
+        "https://admin.example.com, http://localhost:3000",
+    )])
+    .expect("valid");
+    assert_eq!(
+        config.http.cors_allowed_origins,
+        ["https://admin.example.com", "http://localhost:3000"]
+    );
+}

@@ -163,7 +163,7 @@ pub async fn spawn_app_through(
         db: db.clone(),
         verifier: verifier.clone(),
         invitation_ttl: config.invitation_ttl,
-        http: config.http,
+        http: config.http.clone(),
     };
     TestApp {
         client: TestClient::new(build_app(state).boxed()),

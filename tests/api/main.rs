@@ -7,6 +7,7 @@ mod concurrency;
 mod db_faults;
 mod delivery_deadlines;
 mod delivery_ownership;
+mod edge;
 mod email;
 mod envelope;
 mod examples;
