@@ -14,6 +14,7 @@ pub mod docs;
 pub mod entity;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod server;

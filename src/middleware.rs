@@ -88,7 +88,7 @@ async fn handle<E: Endpoint<Output = Response>>(
             let call = AssertUnwindSafe(ep.call(req)).catch_unwind();
             let Ok(outcome) = tokio::time::timeout(edge.request_timeout, call).await else {
                 let limit = edge.request_timeout;
-                return finish(&facts, started, timed_out(limit).as_response());
+                return finish(&edge, &facts, started, timed_out(limit).as_response());
             };
             match outcome {
                 Ok(Ok(resp)) if is_bare_error(&resp) => {
@@ -109,7 +109,7 @@ async fn handle<E: Endpoint<Output = Response>>(
         }
     };
 
-    finish(&facts, started, response)
+    finish(&edge, &facts, started, response)
 }
 
 fn timed_out(limit: Duration) -> ApiError {
@@ -119,9 +119,11 @@ fn timed_out(limit: Duration) -> ApiError {
     ))
 }
 
-/// Logs the one line of a request and passes its response on.
-fn finish(facts: &RequestFacts, started: Instant, response: Response) -> Response {
+/// Logs the one line of a request, counts it, and passes its response on.
+fn finish(edge: &Edge, facts: &RequestFacts, started: Instant, response: Response) -> Response {
     let status = response.status();
+    let route = edge.routes.template(&facts.path).unwrap_or("unmatched");
+    crate::metrics::record_request(&facts.method, route, status.as_u16(), started.elapsed());
     // Two decimals are plenty; the JSON log keeps it a number.
     let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     // The path only: query strings may carry invitation tokens.

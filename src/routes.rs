@@ -22,6 +22,7 @@ struct Param {
 
 /// One path template (`/api/v1/invitations/{id}`) and its operations.
 struct Route {
+    template: String,
     segments: Vec<String>,
     /// Upper-case method -> the operation's parameters.
     methods: BTreeMap<String, Vec<Param>>,
@@ -45,6 +46,7 @@ impl RouteTable {
             .flat_map(|api| api.paths)
             .map(|path| Route {
                 segments: path.path.split('/').map(str::to_owned).collect(),
+                template: path.path.clone(),
                 methods: path
                     .operations
                     .into_iter()
@@ -69,6 +71,7 @@ impl RouteTable {
     /// Adds a route outside the API (the spec and docs), answering only `methods`.
     pub fn with_static(mut self, path: &str, methods: &[&str]) -> Self {
         self.routes.push(Route {
+            template: path.to_owned(),
             segments: path.split('/').map(str::to_owned).collect(),
             methods: methods
                 .iter()
@@ -98,6 +101,12 @@ impl RouteTable {
         self.find(path)
             .and_then(|r| r.methods.get(method))
             .map(Vec::as_slice)
+    }
+
+    /// The path template a concrete path belongs to (`/api/v1/invitations/{id}`), for metrics
+    /// labels that stay bounded whatever paths clients send.
+    pub fn template(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|r| r.template.as_str())
     }
 
     /// The `Allow` header value for a path, such as `GET, POST`.

@@ -130,9 +130,23 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
             .with_static("/", &["GET"]);
         route = route.at("/", get(make_sync(|_| Redirect::temporary("/docs"))));
     }
+    let table = table.with_static("/metrics", &["GET"]);
     let routes = Arc::new(table);
+    // The recorder must exist before the first request is counted.
+    crate::metrics::handle();
+    let metrics = Arc::new(crate::metrics::MetricsEndpoint {
+        db: state.db.clone(),
+        token: state.http.metrics_token.clone(),
+    });
     let route = crate::docs::mount(route, spec, spec_yaml, ui)
         .nest_no_strip("/api", api.clone())
+        .at(
+            "/metrics",
+            get(poem::endpoint::make(move |req| {
+                let metrics = metrics.clone();
+                async move { metrics.respond(&req).await }
+            })),
+        )
         .at("/healthz", api.clone())
         .at("/readyz", api);
     let auth = AuthState {

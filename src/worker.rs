@@ -306,9 +306,18 @@ impl DeliveryReport {
     /// Counts one outcome; `true` when the pass must stop.
     fn record(&mut self, outcome: Outcome) -> bool {
         match outcome {
-            Outcome::Sent => self.sent += 1,
-            Outcome::Retrying => self.retrying += 1,
-            Outcome::Failed => self.failed += 1,
+            Outcome::Sent => {
+                self.sent += 1;
+                crate::metrics::record_email("sent");
+            }
+            Outcome::Retrying => {
+                self.retrying += 1;
+                crate::metrics::record_email("retrying");
+            }
+            Outcome::Failed => {
+                self.failed += 1;
+                crate::metrics::record_email("failed");
+            }
             Outcome::Cancelled => self.cancelled += 1,
             Outcome::Lost => self.lost += 1,
             Outcome::Stopped => return true,

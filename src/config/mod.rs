@@ -101,6 +101,8 @@ pub struct HttpConfig {
     pub docs_enabled: bool,
     /// `CORS_ALLOWED_ORIGINS`: exact origins browsers may call from; empty = no CORS headers.
     pub cors_allowed_origins: Vec<String>,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for HttpConfig {
@@ -110,6 +112,7 @@ impl Default for HttpConfig {
             max_connections: 10_000,
             docs_enabled: true,
             cors_allowed_origins: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -206,6 +209,7 @@ impl Config {
                 None => Vec::new(),
                 Some(raw) => parse_origins("CORS_ALLOWED_ORIGINS", &raw)?,
             },
+            metrics_token: var("METRICS_TOKEN").map(Secret::new),
         };
         let mail_mode = match var("MAIL_MODE").as_deref().map(str::trim) {
             None => None,

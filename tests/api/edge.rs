@@ -159,3 +159,72 @@ async fn every_log_line_of_a_request_carries_its_id() {
     assert_eq!(json["span"]["request_id"], "log-7", "{line}");
     assert_eq!(json["fields"]["status"], 401);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_show_the_pool_and_outbox() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.invite(&admin, "metrics@example.com", None).await;
+    let id = uuid::Uuid::now_v7();
+    app.get(&format!("/api/v1/invitations/{id}"))
+        .acting_as(&admin)
+        .send()
+        .await
+        .assert_error(404, "INVITATION_NOT_FOUND");
+    let resp = app.get("/metrics").send().await;
+    resp.assert_status(200);
+    assert!(
+        resp.headers["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/plain")
+    );
+    let text = resp.text;
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/api/v1/invitations/{id}",status="404"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&id.to_string()),
+        "raw paths never become labels"
+    );
+    for series in [
+        "http_request_duration_seconds_bucket",
+        "db_pool_connections",
+        "db_pool_idle_connections",
+        r#"outbox_messages{status="PENDING"}"#,
+        r#"rate_limited_total{bucket="public"}"#,
+        r#"invitation_emails_total{result="sent"}"#,
+    ] {
+        assert!(text.contains(series), "{series} missing from\n{text}");
+    }
+    assert!(
+        !app.get("/openapi.json")
+            .send()
+            .await
+            .text
+            .contains("/metrics")
+    );
+}
+
+#[tokio::test]
+async fn metrics_token_guards_the_scrape_when_set() {
+    let app = spawn_app_with(&[("METRICS_TOKEN", "scrape-secret")]).await;
+    app.get("/metrics")
+        .send()
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    let wrong = app.get("/metrics").bearer("scrape-secreT").send().await;
+    wrong.assert_error(401, "UNAUTHORIZED");
+    app.get("/metrics")
+        .bearer("scrape-secret")
+        .send()
+        .await
+        .assert_status(200);
+    app.post("/metrics")
+        .send()
+        .await
+        .assert_error(405, "METHOD_NOT_ALLOWED");
+}
