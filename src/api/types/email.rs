@@ -80,7 +80,13 @@ mod tests {
     fn the_pattern_admits_only_what_the_mailer_delivers() {
         let pattern = regex::Regex::new(EMAIL_PATTERN).expect("compiles");
         let long_local = format!("{}@example.com", "a".repeat(65));
-        let four_atoms = format!("{}.{}.{}.{}@x.io", "a".repeat(15), "b".repeat(15), "c".repeat(15), "d".repeat(16));
+        let four_atoms = format!(
+            "{}.{}.{}.{}@x.io",
+            "a".repeat(15),
+            "b".repeat(15),
+            "c".repeat(15),
+            "d".repeat(16)
+        );
         for candidate in [
             "a@example.com",
             " Bob.Smith+tag@mail.example.co.uk\t",
@@ -100,7 +106,10 @@ mod tests {
         ] {
             let admitted = pattern.is_match(candidate);
             if admitted {
-                assert!(crate::service::mailbox::deliverable(candidate), "{candidate:?}");
+                assert!(
+                    crate::service::mailbox::deliverable(candidate),
+                    "{candidate:?}"
+                );
             }
         }
         assert!(pattern.is_match(&four_atoms));
