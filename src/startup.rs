@@ -44,6 +44,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
     let apis = (
         HealthApi {
             db: state.db.clone(),
+            verifier: state.verifier.clone(),
         },
         InvitationsApi {
             service: invitations,
@@ -244,6 +245,9 @@ impl Application {
         let app = build_app(self.state.clone());
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
         let invitations = InvitationService::new(self.state.db.clone(), self.state.invitation_ttl);
+        // Keys from an identity provider are fetched at once and refreshed while serving.
+        let jwks = (self.state.verifier.jwks().cloned())
+            .map(|cache| tokio::spawn(cache.run(stopped.clone())));
         let mut worker = tokio::spawn(self.worker.run(invitations, stopped));
         // The worker is told to stop when shutdown begins, while requests drain.
         let shutdown = async move {
@@ -258,6 +262,12 @@ impl Application {
             Err(_) => {
                 tracing::warn!("background worker did not stop in time; aborted");
                 worker.abort();
+            }
+        }
+        if let Some(jwks) = jwks {
+            // It stops at the signal; a fetch in flight is dropped with it.
+            if let Err(e) = jwks.await {
+                tracing::error!(error = %e, "JWKS refresher ended abnormally");
             }
         }
         served?;

@@ -11,7 +11,7 @@ use super::{
         error_set,
     },
 };
-use crate::error::ApiError;
+use crate::{auth::JwtVerifier, error::ApiError};
 
 /// A probe's answer.
 #[derive(Object, Clone, Debug)]
@@ -54,6 +54,8 @@ const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 /// Health probes for orchestrators and load balancers.
 pub struct HealthApi {
     pub db: DatabaseConnection,
+    /// Not ready while its identity provider's keys have never been fetched.
+    pub verifier: std::sync::Arc<JwtVerifier>,
 }
 
 #[OpenApi(tag = "ApiTags::Operations")]
@@ -68,10 +70,16 @@ impl HealthApi {
 
     /// Readiness probe
     ///
-    /// Answers `ok` when the database responds, and `503 SERVICE_UNAVAILABLE` when it does not
-    /// (within 2 seconds either way).
+    /// Answers `ok` when the database responds (and, with `JWT_JWKS_URL`, a key set has been
+    /// fetched), and `503 SERVICE_UNAVAILABLE` otherwise, within 2 seconds either way.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self) -> Result<HealthResponse, ErrorResponse<ReadyErrors>> {
+        if !self.verifier.is_ready() {
+            return Err(ApiError::ServiceUnavailable(anyhow::anyhow!(
+                "no JWK set has been fetched yet (JWT_JWKS_URL)"
+            ))
+            .into());
+        }
         match tokio::time::timeout(READY_DEADLINE, self.db.ping()).await {
             Ok(Ok(())) => Ok(HealthResponse::ok()),
             Ok(Err(e)) => Err(ApiError::ServiceUnavailable(e.into()).into()),

@@ -1,9 +1,11 @@
 //! Configuration: the only place that reads the environment.
 
+mod jwt;
 mod parse;
 
-use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{fmt, net::SocketAddr, time::Duration};
 
+pub use jwt::{DEFAULT_JWKS_REFRESH, JwtKey};
 use parse::{parse_bool, parse_count, parse_duration, parse_origins};
 
 /// The development secret used when no key is configured and the server binds to loopback.
@@ -50,17 +52,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
     }
-}
-
-/// Where bearer tokens are verified from.
-#[derive(Clone, Debug)]
-pub enum JwtKey {
-    /// HS256 with a shared secret of at least 32 bytes.
-    Secret(Secret),
-    /// RS256 or ES256 with a PEM public key (the algorithm follows the key).
-    PublicKeyPem(Vec<u8>),
-    /// No key configured, loopback bind: the fixed development secret.
-    Development,
 }
 
 /// Log output format.
@@ -150,42 +141,7 @@ impl Config {
             .parse()
             .map_err(|e| ConfigError::new("BIND_ADDR", format!("not a socket address: {e}")))?;
 
-        let jwt_key = match (var("JWT_SECRET"), var("JWT_PUBLIC_KEY_FILE")) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    "JWT_SECRET",
-                    "set either JWT_SECRET or JWT_PUBLIC_KEY_FILE, not both",
-                ));
-            }
-            (Some(secret), None) if secret.len() < 32 => {
-                return Err(ConfigError::new(
-                    "JWT_SECRET",
-                    "must be at least 32 bytes long",
-                ));
-            }
-            (Some(secret), None) => JwtKey::Secret(Secret::new(secret)),
-            (None, Some(path)) => {
-                let path = PathBuf::from(path);
-                let pem = std::fs::read(&path).map_err(|e| {
-                    ConfigError::new(
-                        "JWT_PUBLIC_KEY_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                JwtKey::PublicKeyPem(pem)
-            }
-            (None, None) if bind_addr.ip().is_loopback() => JwtKey::Development,
-            (None, None) => {
-                return Err(ConfigError::new(
-                    "JWT_SECRET",
-                    format!(
-                        "no JWT key is configured and BIND_ADDR {bind_addr} is not a loopback \
-                         address; set JWT_SECRET or JWT_PUBLIC_KEY_FILE (development mode is \
-                         only allowed on 127.0.0.1 or ::1)"
-                    ),
-                ));
-            }
-        };
+        let jwt_key = jwt::jwt_key(var, bind_addr)?;
 
         let invitation_ttl = match var("INVITATION_TTL") {
             None => Duration::from_secs(7 * 24 * 3600),

@@ -89,3 +89,67 @@ fn cors_origins_are_exact_origins() {
         ["https://admin.example.com", "http://localhost:3000"]
     );
 }
+
+const JWKS: (&str, &str) = (
+    "JWT_JWKS_URL",
+    "https://tenant.auth0.example/.well-known/jwks.json",
+);
+
+#[test]
+fn a_jwks_url_is_a_key_source_with_a_ten_minute_refresh_and_no_development_mode() {
+    let config = config(&[JWKS, ("BIND_ADDR", "0.0.0.0:4410")]).expect("valid");
+    let JwtKey::Jwks { url, refresh } = &config.jwt_key else {
+        panic!("not a JWKS key source: {:?}", config.jwt_key);
+    };
+    assert_eq!(url.as_str(), JWKS.1);
+    assert_eq!(*refresh, Duration::from_secs(600));
+    assert!(!config.is_development());
+    assert_eq!(
+        config.mail_mode().expect_err("no SMTP").variable,
+        "SMTP_URL"
+    );
+    let short = config_with_refresh("90s");
+    assert!(matches!(short.jwt_key, JwtKey::Jwks { refresh, .. } if refresh.as_secs() == 90));
+}
+
+fn config_with_refresh(value: &str) -> Config {
+    config(&[JWKS, ("JWT_JWKS_REFRESH", value)]).expect("valid")
+}
+
+#[test]
+fn a_jwks_url_with_another_key_source_is_refused_naming_jwt_jwks_url() {
+    for other in [
+        ("JWT_SECRET", "0123456789abcdef0123456789abcdef-secret"),
+        ("JWT_PUBLIC_KEY_FILE", "/nonexistent/key.pem"),
+    ] {
+        let err = config(&[JWKS, other]).expect_err("two key sources");
+        assert_eq!(err.variable, "JWT_JWKS_URL", "{}", other.0);
+    }
+}
+
+#[test]
+fn bad_jwks_values_name_their_variable() {
+    for (name, value) in [
+        ("JWT_JWKS_URL", "not a url"),
+        ("JWT_JWKS_URL", "http://idp.example/jwks.json"),
+        ("JWT_JWKS_URL", "ftp://idp.example/jwks.json"),
+        ("JWT_JWKS_REFRESH", "often"),
+        ("JWT_JWKS_REFRESH", "0s"),
+    ] {
+        let vars = if name == "JWT_JWKS_URL" {
+            vec![(name, value)]
+        } else {
+            vec![JWKS, (name, value)]
+        };
+        let err = config(&vars).expect_err(value);
+        assert_eq!(err.variable, name, "{value}");
+    }
+    // Plain HTTP is fine to a loopback identity provider (development, tests).
+    for local in [
+        "http://127.0.0.1:8080/jwks",
+        "http://localhost/jwks",
+        "http://[::1]/jwks",
+    ] {
+        config(&[("JWT_JWKS_URL", local)]).expect(local);
+    }
+}

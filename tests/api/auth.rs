@@ -313,12 +313,12 @@ async fn rs256_and_es256_public_keys_verify_their_own_tokens_only() {
         .expect("private key");
         let claims = json!({ "sub": "u1", "exp": now() + 60, "isSuperAdmin": true });
         let token = encode(&Header::new(alg), &claims, &key).expect("sign");
-        let caller = verifier.verify(&token).expect("verifies");
+        let caller = verifier.verify(&token).await.expect("verifies");
         assert!(caller.is_super_admin);
         // An HS256 token signed with the public key text (algorithm confusion) is refused.
         let confused = hs256(claims, public_pem);
         assert!(
-            verifier.verify(&confused).is_err(),
+            verifier.verify(&confused).await.is_err(),
             "{alg:?} accepted HS256"
         );
         assert!(

@@ -39,7 +39,7 @@ async fn a_minted_token_verifies_against_the_server() {
         &[("JWT_SECRET", TEST_SECRET)],
     );
     let token = stdout(&out).trim().to_owned();
-    let caller = app.verifier.verify(&token).expect("token verifies");
+    let caller = app.verifier.verify(&token).await.expect("token verifies");
     assert_eq!(caller.user_id, "cli-user");
     assert!(caller.is_super_admin);
     let resp = app
@@ -171,6 +171,19 @@ fn serve_refuses_a_public_bind_without_a_key_naming_the_variable() {
     let out = bin(&["serve"], &[("INVITATION_TTL", "whenever")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("INVITATION_TTL"));
+
+    // Two key sources at once (§9.2): the identity provider's URL is named.
+    let jwks = (
+        "JWT_JWKS_URL",
+        "https://tenant.idp.example/.well-known/jwks.json",
+    );
+    let out = bin(&["serve"], &[jwks, ("JWT_SECRET", TEST_SECRET)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_JWKS_URL"));
+    // The provider's keys cannot sign: `token` says so instead of minting.
+    let out = bin(&["token", "--sub", "u1"], &[jwks]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
 }
 
 #[tokio::test]

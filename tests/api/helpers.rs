@@ -64,6 +64,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub verifier: Arc<JwtVerifier>,
     pub database_url: String,
+    /// Stops the JWKS refresher (when keys come from `JWT_JWKS_URL`) as the app drops.
+    _stop: tokio::sync::watch::Sender<bool>,
     _guard: DbGuard,
 }
 
@@ -159,6 +161,12 @@ pub async fn spawn_app_through(
     direct.close().await.expect("close");
     let db = db::connect(&route(&database_url)).await.expect("connect");
     let verifier = Arc::new(JwtVerifier::from_config(&config).expect("verifier"));
+    // As `Application::run_until_stopped` does: keys from an identity provider are fetched
+    // at once and refreshed while the app lives.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(cache) = verifier.jwks() {
+        tokio::spawn(cache.clone().run(stopped));
+    }
     let state = AppState {
         db: db.clone(),
         verifier: verifier.clone(),
@@ -170,6 +178,7 @@ pub async fn spawn_app_through(
         db,
         verifier,
         database_url,
+        _stop: stop,
         _guard: guard,
     }
 }

@@ -13,6 +13,8 @@ mod envelope;
 mod examples;
 mod helpers;
 mod invitations;
+mod jwks;
+mod jwks_server;
 mod lifecycle;
 mod list;
 mod migrations;
