@@ -271,7 +271,11 @@ impl Application {
             }
         }
         served?;
-        self.state.db.close().await?;
+        // A database that stopped answering must not hold the process: closing is bounded too.
+        match tokio::time::timeout(WORKER_STOP_TIMEOUT, self.state.db.close()).await {
+            Ok(closed) => closed?,
+            Err(_) => tracing::warn!("the database pool did not close in time"),
+        }
         tracing::info!("stopped");
         Ok(())
     }
