@@ -19,7 +19,12 @@ use uuid::Uuid;
 
 pub use self::verifier::{Claims, JwtVerifier};
 pub use crate::api::types::parse_uuid;
-use crate::{entity::OrgRole, error::ApiError, service};
+use crate::{
+    entity::OrgRole,
+    error::ApiError,
+    ratelimit::{self, Bucket},
+    service,
+};
 
 /// The header that names the organization an operation acts on.
 pub const ORG_HEADER: &str = "x-org-id";
@@ -99,8 +104,13 @@ pub struct OrgAdmin(pub OrgContext);
 )]
 pub struct OrgMember(pub OrgContext);
 
+// Rate limits (§9.1) are counted once authentication and the organization checks passed, so an
+// anonymous or foreign caller never spends an organization's budget.
+
 async fn check_caller(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    Ok(auth_state(req)?.verifier.verify(&bearer.token).await?)
+    let caller = auth_state(req)?.verifier.verify(&bearer.token).await?;
+    ratelimit::count(req, Bucket::Caller, &caller.user_id)?;
+    Ok(caller)
 }
 
 async fn check_org_admin(req: &Request, bearer: Bearer) -> poem::Result<OrgContext> {
@@ -108,11 +118,18 @@ async fn check_org_admin(req: &Request, bearer: Bearer) -> poem::Result<OrgConte
     if ctx.role != OrgRole::OrgAdmin {
         return Err(ApiError::InsufficientOrgPermissions.into());
     }
+    ratelimit::count(req, Bucket::Caller, &ctx.caller.user_id)?;
+    // Every admin operation that is not a read changes invitations: the `writes` bucket.
+    if req.method() != poem::http::Method::GET {
+        ratelimit::count(req, Bucket::Writes, &ctx.organization_id.to_string())?;
+    }
     Ok(ctx)
 }
 
 async fn check_org_member(req: &Request, bearer: Bearer) -> poem::Result<OrgContext> {
-    Ok(org_context(req, &bearer).await?)
+    let ctx = org_context(req, &bearer).await?;
+    ratelimit::count(req, Bucket::Caller, &ctx.caller.user_id)?;
+    Ok(ctx)
 }
 
 async fn org_context(req: &Request, bearer: &Bearer) -> Result<OrgContext, ApiError> {

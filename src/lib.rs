@@ -16,6 +16,7 @@ pub mod error;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod service;

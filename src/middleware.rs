@@ -17,6 +17,7 @@ use tracing::Instrument;
 
 use crate::{
     error::{ApiError, from_poem_error},
+    ratelimit::Ledger,
     routes::{RequestFacts, RouteTable},
 };
 
@@ -66,9 +67,21 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
 ) -> poem::Result<Response> {
     let id = request_id(&req);
     let span = tracing::info_span!("request", request_id = %id);
+    // Rate-limit checks on the way in record where the request stands; the answer says so.
+    let ledger = Ledger::default();
+    let mut req = req;
+    req.extensions_mut().insert(ledger.clone());
     let mut response = handle(ep, edge, req).instrument(span).await;
+    let headers = response.headers_mut();
     if let Ok(value) = poem::http::HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        headers.insert(REQUEST_ID, value);
+    }
+    if let Some((policy, standing)) = ledger.headers() {
+        for (name, value) in [("ratelimit-policy", policy), ("ratelimit", standing)] {
+            if let Ok(value) = poem::http::HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
     }
     Ok(response)
 }

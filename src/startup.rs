@@ -154,8 +154,9 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
         verifier: state.verifier.clone(),
         db: state.db.clone(),
     };
+    let limits = Arc::new(crate::ratelimit::RateLimits::new(&state.http.rate_limits));
     let route = crate::cors::wrap(
-        route.data(auth).data(routes.clone()),
+        route.data(auth).data(routes.clone()).data(limits),
         &state.http.cors_allowed_origins,
     );
     let route = Arc::new(route.map_to_response());

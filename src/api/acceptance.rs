@@ -11,7 +11,7 @@ use super::{
         ErrorResponse,
         docs::{
             E400_TOKEN, E401, E403_TOKEN, E403_TOKEN_ACCEPT, E404_TOKEN, E409_ACCEPT, E409_TOKEN,
-            E413, E415, E500, E503,
+            E413, E415, E429, E500, E503,
         },
         error_set,
     },
@@ -25,6 +25,7 @@ use super::{
 use crate::{
     auth::Authenticated,
     error::ApiError,
+    ratelimit::PublicLimit,
     routes::KnownQuery,
     service::{acceptance::AcceptanceService, state::Invitation},
 };
@@ -121,7 +122,21 @@ pub struct AcceptResult {
 }
 
 /// The invitation a token belongs to.
+// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
+#[allow(clippy::duplicated_attributes)]
 #[derive(ApiResponse)]
+#[oai(
+    header(
+        name = "RateLimit-Policy",
+        ty = "String",
+        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
+    ),
+    header(
+        name = "RateLimit",
+        ty = "String",
+        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
+    )
+)]
 pub enum LookupResponse {
     /// The invitation is pending and may be accepted or declined.
     #[oai(status = 200)]
@@ -129,7 +144,21 @@ pub enum LookupResponse {
 }
 
 /// The invitation was accepted.
+// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
+#[allow(clippy::duplicated_attributes)]
 #[derive(ApiResponse)]
+#[oai(
+    header(
+        name = "RateLimit-Policy",
+        ty = "String",
+        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
+    ),
+    header(
+        name = "RateLimit",
+        ty = "String",
+        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
+    )
+)]
 pub enum AcceptResponse {
     /// The caller is now a member of the organization.
     #[oai(status = 200)]
@@ -158,9 +187,9 @@ impl Said for Declined {
     const DESCRIPTION: &'static str = "The invitation is now `DECLINED`.";
 }
 
-error_set!(LookupErrors: [E400_TOKEN, E403_TOKEN, E404_TOKEN, E409_TOKEN, E500, E503]);
-error_set!(AcceptErrors: [E400_TOKEN, E401, E403_TOKEN_ACCEPT, E404_TOKEN, E409_ACCEPT, E413, E415, E500, E503]);
-error_set!(DeclineErrors: [E400_TOKEN, E403_TOKEN, E404_TOKEN, E409_TOKEN, E413, E415, E500, E503]);
+error_set!(LookupErrors: [E400_TOKEN, E403_TOKEN, E404_TOKEN, E409_TOKEN, E429, E500, E503]);
+error_set!(AcceptErrors: [E400_TOKEN, E401, E403_TOKEN_ACCEPT, E404_TOKEN, E409_ACCEPT, E413, E415, E429, E500, E503]);
+error_set!(DeclineErrors: [E400_TOKEN, E403_TOKEN, E404_TOKEN, E409_TOKEN, E413, E415, E429, E500, E503]);
 
 /// The token-holder's operations.
 pub struct AcceptanceApi {
@@ -180,6 +209,7 @@ impl AcceptanceApi {
     )]
     async fn lookup(
         &self,
+        _limit: PublicLimit,
         _known: KnownQuery,
         /// The token from the invitation link.
         token: Query<TokenQuery>,
@@ -204,6 +234,7 @@ impl AcceptanceApi {
     async fn accept(
         &self,
         auth: Authenticated,
+        _limit: PublicLimit,
         _known: KnownQuery,
         body: JsonBody<TokenRequest>,
     ) -> Result<AcceptResponse, ErrorResponse<AcceptErrors>> {
@@ -229,6 +260,7 @@ impl AcceptanceApi {
     )]
     async fn decline(
         &self,
+        _limit: PublicLimit,
         _known: KnownQuery,
         body: JsonBody<TokenRequest>,
     ) -> Result<Confirmation<Declined>, ErrorResponse<DeclineErrors>> {

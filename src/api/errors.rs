@@ -6,7 +6,9 @@ use std::marker::PhantomData;
 
 use poem_openapi::{
     ApiResponse,
-    registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
+    registry::{
+        MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+    },
     types::{ToJSON, Type},
 };
 
@@ -24,6 +26,30 @@ pub struct ErrorDoc {
 }
 
 impl ErrorDoc {
+    /// The headers this status carries: a 4xx of a limited operation says where the request
+    /// stands in its limits, a 429 also when to retry, and a 503 when to retry.
+    pub fn headers(&self) -> Vec<MetaHeader> {
+        let retry_after = MetaHeader {
+            name: "Retry-After".to_owned(),
+            description: Some("Whole seconds to wait before retrying (at least 1).".to_owned()),
+            required: true,
+            deprecated: false,
+            schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
+                example: Some(serde_json::json!(12)),
+                minimum: Some(1.0),
+                ..MetaSchema::new_with_format("integer", "int32")
+            })),
+        };
+        match self.status {
+            429 => std::iter::once(retry_after)
+                .chain(crate::api::responses::rate_limit_headers())
+                .collect(),
+            400..=499 => crate::api::responses::rate_limit_headers(),
+            503 => vec![retry_after],
+            _ => vec![],
+        }
+    }
+
     /// The named examples: the envelope of each example error, keyed by its code.
     pub fn named_examples(&self) -> Vec<Named> {
         self.examples
@@ -87,7 +113,7 @@ impl<S: ErrorSet> ApiResponse for ErrorResponse<S> {
                         content_type: "application/json; charset=utf-8",
                         schema: examples::carry(ErrorBody::schema_ref(), doc.named_examples()),
                     }],
-                    headers: vec![],
+                    headers: doc.headers(),
                 })
                 .collect(),
         }

@@ -16,7 +16,7 @@ use super::{
         ErrorResponse,
         docs::{
             E400_CREATE, E400_LIST, E400_RESEND, E400_REVOKE, E400_UUID, E401, E403_ORG_ADMIN,
-            E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E500, E503,
+            E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E429, E500, E503,
         },
         error_set,
     },
@@ -34,7 +34,21 @@ use crate::{
 };
 
 /// A page of invitations.
+// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
+#[allow(clippy::duplicated_attributes)]
 #[derive(ApiResponse)]
+#[oai(
+    header(
+        name = "RateLimit-Policy",
+        ty = "String",
+        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
+    ),
+    header(
+        name = "RateLimit",
+        ty = "String",
+        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
+    )
+)]
 pub enum ListInvitationsResponse {
     /// The requested page and its paging information.
     #[oai(status = 200)]
@@ -42,7 +56,21 @@ pub enum ListInvitationsResponse {
 }
 
 /// One invitation.
+// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
+#[allow(clippy::duplicated_attributes)]
 #[derive(ApiResponse)]
+#[oai(
+    header(
+        name = "RateLimit-Policy",
+        ty = "String",
+        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
+    ),
+    header(
+        name = "RateLimit",
+        ty = "String",
+        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
+    )
+)]
 pub enum InvitationResponse {
     /// The invitation.
     #[oai(status = 200)]
@@ -57,11 +85,11 @@ impl Said for Revoked {
     const DESCRIPTION: &'static str = "The invitation is now `REVOKED`.";
 }
 
-error_set!(ListErrors: [E400_LIST, E401, E403_ORG_ADMIN, E500, E503]);
-error_set!(CreateErrors: [E400_CREATE, E401, E403_ORG_ADMIN, E409_CREATE, E413, E415, E500, E503]);
-error_set!(GetErrors: [E400_UUID, E401, E403_ORG_ADMIN, E404_INVITATION, E500, E503]);
-error_set!(ResendErrors: [E400_RESEND, E401, E403_ORG_ADMIN, E404_INVITATION, E409_RESEND, E500, E503]);
-error_set!(RevokeErrors: [E400_REVOKE, E401, E403_ORG_ADMIN, E404_INVITATION, E500, E503]);
+error_set!(ListErrors: [E400_LIST, E401, E403_ORG_ADMIN, E429, E500, E503]);
+error_set!(CreateErrors: [E400_CREATE, E401, E403_ORG_ADMIN, E409_CREATE, E413, E415, E429, E500, E503]);
+error_set!(GetErrors: [E400_UUID, E401, E403_ORG_ADMIN, E404_INVITATION, E429, E500, E503]);
+error_set!(ResendErrors: [E400_RESEND, E401, E403_ORG_ADMIN, E404_INVITATION, E409_RESEND, E429, E500, E503]);
+error_set!(RevokeErrors: [E400_REVOKE, E401, E403_ORG_ADMIN, E404_INVITATION, E429, E500, E503]);
 
 /// The invitations resource.
 pub struct InvitationsApi {

@@ -13,7 +13,7 @@ use super::{
     ApiTags,
     errors::{
         ErrorResponse,
-        docs::{E400_LIST, E401, E403_ORG_MEMBER, E500, E503},
+        docs::{E400_LIST, E401, E403_ORG_MEMBER, E429, E500, E503},
         error_set,
     },
     examples,
@@ -87,14 +87,28 @@ impl Example for MemberPage {
 }
 
 /// A page of members.
+// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
+#[allow(clippy::duplicated_attributes)]
 #[derive(ApiResponse)]
+#[oai(
+    header(
+        name = "RateLimit-Policy",
+        ty = "String",
+        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
+    ),
+    header(
+        name = "RateLimit",
+        ty = "String",
+        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
+    )
+)]
 pub enum ListMembersResponse {
     /// The requested page and its paging information.
     #[oai(status = 200)]
     Ok(Json<MemberPage>),
 }
 
-error_set!(ListMembersErrors: [E400_LIST, E401, E403_ORG_MEMBER, E500, E503]);
+error_set!(ListMembersErrors: [E400_LIST, E401, E403_ORG_MEMBER, E429, E500, E503]);
 
 /// The members resource.
 pub struct MembersApi {

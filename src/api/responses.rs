@@ -17,6 +17,34 @@ use crate::api::{
 
 const JSON: &str = "application/json; charset=utf-8";
 
+/// The IETF rate-limit headers every response of a limited operation carries (§9.1).
+pub fn rate_limit_headers() -> Vec<MetaHeader> {
+    let header = |name: &str, description: &str, example: &str| MetaHeader {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        required: false,
+        deprecated: false,
+        schema: poem_openapi::registry::MetaSchemaRef::Inline(Box::new(MetaSchema {
+            example: Some(example.into()),
+            ..MetaSchema::new("string")
+        })),
+    };
+    vec![
+        header(
+            "RateLimit-Policy",
+            "The limits that apply (draft-ietf-httpapi-ratelimit-headers): quota `q` per window \
+             `w` seconds, one entry per bucket.",
+            "\"caller\";q=600;w=60, \"writes\";q=120;w=60",
+        ),
+        header(
+            "RateLimit",
+            "Where this request leaves each limit: `r` requests remaining, `t` seconds until \
+             the bucket is full again.",
+            "\"caller\";r=599;t=1, \"writes\";r=119;t=1",
+        ),
+    ]
+}
+
 fn json_response(status: StatusCode, body: Option<serde_json::Value>) -> Response {
     let mut response = poem::web::Json(body).into_response();
     response.set_status(status);
@@ -52,7 +80,7 @@ impl<T: Type + ToJSON + Send> ApiResponse for Created<T> {
                     content_type: JSON,
                     schema: T::schema_ref(),
                 }],
-                headers: vec![MetaHeader {
+                headers: [MetaHeader {
                     name: "Location".to_owned(),
                     description: Some("The path of the new resource.".to_owned()),
                     required: true,
@@ -63,7 +91,10 @@ impl<T: Type + ToJSON + Send> ApiResponse for Created<T> {
                         ),
                         ..MetaSchema::new("string")
                     })),
-                }],
+                }]
+                .into_iter()
+                .chain(rate_limit_headers())
+                .collect(),
             }],
         }
     }
@@ -118,7 +149,7 @@ impl<S: Said> ApiResponse for Confirmation<S> {
                     content_type: JSON,
                     schema: examples::carry(MessageResponse::schema_ref(), vec![example]),
                 }],
-                headers: vec![],
+                headers: rate_limit_headers(),
             }],
         }
     }

@@ -94,6 +94,8 @@ pub struct HttpConfig {
     pub cors_allowed_origins: Vec<String>,
     /// `METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token.
     pub metrics_token: Option<Secret>,
+    /// `RATE_LIMITS`, `RATE_LIMIT_*`, `TRUSTED_PROXIES` (§9.1).
+    pub rate_limits: crate::ratelimit::RateLimitConfig,
 }
 
 impl Default for HttpConfig {
@@ -104,6 +106,12 @@ impl Default for HttpConfig {
             docs_enabled: true,
             cors_allowed_origins: Vec::new(),
             metrics_token: None,
+            rate_limits: crate::ratelimit::RateLimitConfig {
+                public: std::num::NonZeroU32::new(30),
+                writes: std::num::NonZeroU32::new(120),
+                caller: std::num::NonZeroU32::new(600),
+                trusted_proxies: Vec::new(),
+            },
         }
     }
 }
@@ -166,6 +174,7 @@ impl Config {
                 Some(raw) => parse_origins("CORS_ALLOWED_ORIGINS", &raw)?,
             },
             metrics_token: var("METRICS_TOKEN").map(Secret::new),
+            rate_limits: parse::rate_limits(&var, &defaults.rate_limits)?,
         };
         let mail_mode = match var("MAIL_MODE").as_deref().map(str::trim) {
             None => None,

@@ -78,3 +78,49 @@ pub(super) fn parse_origins(variable: &'static str, raw: &str) -> Result<Vec<Str
         })
         .collect()
 }
+
+/// `RATE_LIMITS` (`on`/`off`), `RATE_LIMIT_PUBLIC`/`_WRITES`/`_CALLER` (requests per minute, `0`
+/// turns one off) and `TRUSTED_PROXIES` (comma-separated CIDRs).
+pub(super) fn rate_limits(
+    var: &dyn Fn(&str) -> Option<String>,
+    defaults: &crate::ratelimit::RateLimitConfig,
+) -> Result<crate::ratelimit::RateLimitConfig, ConfigError> {
+    let enabled = match var("RATE_LIMITS") {
+        None => true,
+        Some(raw) => parse_bool("RATE_LIMITS", &raw)?,
+    };
+    let per_minute = |name: &'static str, default: Option<std::num::NonZeroU32>| {
+        if !enabled {
+            return Ok(None);
+        }
+        match var(name) {
+            None => Ok(default),
+            Some(raw) => parse_count(name, &raw, 0, 1_000_000)
+                .map(|n| std::num::NonZeroU32::new(u32::try_from(n).unwrap_or(u32::MAX))),
+        }
+    };
+    let trusted_proxies = match var("TRUSTED_PROXIES") {
+        None => Vec::new(),
+        Some(raw) => raw
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|cidr| {
+                cidr.parse::<ipnet::IpNet>()
+                    .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::new(
+                            "TRUSTED_PROXIES",
+                            format!("`{cidr}` is not an address or CIDR like `10.0.0.0/8`"),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(crate::ratelimit::RateLimitConfig {
+        public: per_minute("RATE_LIMIT_PUBLIC", defaults.public)?,
+        writes: per_minute("RATE_LIMIT_WRITES", defaults.writes)?,
+        caller: per_minute("RATE_LIMIT_CALLER", defaults.caller)?,
+        trusted_proxies,
+    })
+}

@@ -153,3 +153,26 @@ fn bad_jwks_values_name_their_variable() {
         config(&[("JWT_JWKS_URL", local)]).expect(local);
     }
 }
+
+#[test]
+fn rate_limits_default_on_and_each_can_be_turned_off() {
+    let defaults = config(&[]).expect("valid").http.rate_limits;
+    let per_minute = |n: Option<std::num::NonZeroU32>| n.map(std::num::NonZeroU32::get);
+    assert_eq!(per_minute(defaults.public), Some(30));
+    assert_eq!(per_minute(defaults.writes), Some(120));
+    assert_eq!(per_minute(defaults.caller), Some(600));
+    let one_off = config(&[
+        ("RATE_LIMIT_WRITES", "0"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
+    ])
+    .expect("valid")
+    .http
+    .rate_limits;
+    assert_eq!(one_off.writes, None);
+    assert_eq!(one_off.trusted_proxies.len(), 2);
+    let all_off = config(&[("RATE_LIMITS", "off")])
+        .expect("valid")
+        .http
+        .rate_limits;
+    assert!(all_off.public.is_none() && all_off.writes.is_none() && all_off.caller.is_none());
+}

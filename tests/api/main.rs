@@ -19,6 +19,7 @@ mod lifecycle;
 mod list;
 mod migrations;
 mod proxy;
+mod ratelimit;
 mod shutdown;
 mod slow_clients;
 mod smtp_server;

@@ -71,6 +71,11 @@ fn media_type() -> ApiError {
         "Content-Type `text/plain` is not supported; send application/json".to_owned(),
     )
 }
+fn limited() -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after_secs: 12,
+    }
+}
 fn internal() -> ApiError {
     ApiError::internal(anyhow::anyhow!("example"))
 }
@@ -190,6 +195,12 @@ pub const E415: ErrorDoc = ErrorDoc {
     description: "`UNSUPPORTED_MEDIA_TYPE`: the body is not `application/json`.",
     examples: &[media_type],
 };
+pub const E429: ErrorDoc = ErrorDoc {
+    status: 429,
+    description: "`TOO_MANY_REQUESTS`: a rate limit of this operation is spent (`Retry-After` \
+                  says when to retry; `RateLimit-Policy` and `RateLimit` say which bucket).",
+    examples: &[limited],
+};
 pub const E500: ErrorDoc = ErrorDoc {
     status: 500,
     description: "`INTERNAL_SERVER_ERROR`: an unexpected failure; the cause is logged, not \
@@ -223,6 +234,7 @@ pub const ALL: &[&ErrorDoc] = &[
     &E409_ACCEPT,
     &E413,
     &E415,
+    &E429,
     &E500,
     &E503,
 ];
