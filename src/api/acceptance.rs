@@ -128,12 +128,12 @@ pub struct AcceptResult {
 #[oai(
     header(
         name = "RateLimit-Policy",
-        ty = "String",
+        ty = "Option<String>",
         description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
     ),
     header(
         name = "RateLimit",
-        ty = "String",
+        ty = "Option<String>",
         description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
     )
 )]
@@ -150,12 +150,12 @@ pub enum LookupResponse {
 #[oai(
     header(
         name = "RateLimit-Policy",
-        ty = "String",
+        ty = "Option<String>",
         description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
     ),
     header(
         name = "RateLimit",
-        ty = "String",
+        ty = "Option<String>",
         description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
     )
 )]

@@ -40,12 +40,12 @@ use crate::{
 #[oai(
     header(
         name = "RateLimit-Policy",
-        ty = "String",
+        ty = "Option<String>",
         description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
     ),
     header(
         name = "RateLimit",
-        ty = "String",
+        ty = "Option<String>",
         description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
     )
 )]
@@ -62,12 +62,12 @@ pub enum ListInvitationsResponse {
 #[oai(
     header(
         name = "RateLimit-Policy",
-        ty = "String",
+        ty = "Option<String>",
         description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
     ),
     header(
         name = "RateLimit",
-        ty = "String",
+        ty = "Option<String>",
         description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
     )
 )]

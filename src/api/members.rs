@@ -93,12 +93,12 @@ impl Example for MemberPage {
 #[oai(
     header(
         name = "RateLimit-Policy",
-        ty = "String",
+        ty = "Option<String>",
         description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
     ),
     header(
         name = "RateLimit",
-        ty = "String",
+        ty = "Option<String>",
         description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
     )
 )]
