@@ -114,6 +114,14 @@ async fn a_refused_origin_gets_no_cors_grant_and_no_origins_means_no_cors_header
         .await;
     resp.assert_error(403, "FORBIDDEN");
     assert!(resp.headers.get("access-control-allow-origin").is_none());
+    // A simple request from a refused origin is refused too, and grants nothing.
+    let resp = app
+        .get("/healthz")
+        .header("origin", "https://evil.example")
+        .send()
+        .await;
+    resp.assert_error(403, "FORBIDDEN");
+    assert!(resp.headers.get("access-control-allow-origin").is_none());
 
     let plain = spawn_app().await;
     let resp = plain.get("/healthz").header("origin", ORIGIN).send().await;
