@@ -1,6 +1,6 @@
 //! The invitee's side: look an invitation up by its token, accept it, or decline it.
 
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json, types::Example};
+use poem_openapi::{Object, OpenApi, param::Query, types::Example};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use super::{
     examples,
     invitations::InvitationDto,
     members::MemberDto,
-    responses::{Confirmation, Said},
+    responses::{Confirmation, Said, ok_response},
     types::{Email, InvitationStatus, InvitationToken, Role, Timestamp, TokenQuery},
     validate::Violation,
 };
@@ -121,49 +121,17 @@ pub struct AcceptResult {
     pub membership: MemberDto,
 }
 
-/// The invitation a token belongs to.
-// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
-#[allow(clippy::duplicated_attributes)]
-#[derive(ApiResponse)]
-#[oai(
-    header(
-        name = "RateLimit-Policy",
-        ty = "Option<String>",
-        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
-    ),
-    header(
-        name = "RateLimit",
-        ty = "Option<String>",
-        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
-    )
-)]
-pub enum LookupResponse {
-    /// The invitation is pending and may be accepted or declined.
-    #[oai(status = 200)]
-    Ok(Json<InvitationLookup>),
-}
+ok_response!(
+    /// The invitation a token belongs to.
+    LookupResponse(InvitationLookup),
+    "The invitation is pending and may be accepted or declined."
+);
 
-/// The invitation was accepted.
-// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
-#[allow(clippy::duplicated_attributes)]
-#[derive(ApiResponse)]
-#[oai(
-    header(
-        name = "RateLimit-Policy",
-        ty = "Option<String>",
-        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
-    ),
-    header(
-        name = "RateLimit",
-        ty = "Option<String>",
-        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
-    )
-)]
-pub enum AcceptResponse {
-    /// The caller is now a member of the organization.
-    #[oai(status = 200)]
-    Ok(Json<AcceptResult>),
-}
+ok_response!(
+    /// The invitation was accepted.
+    AcceptResponse(AcceptResult),
+    "The caller is now a member of the organization."
+);
 
 impl Example for AcceptResult {
     fn example() -> Self {
@@ -216,7 +184,7 @@ impl AcceptanceApi {
     ) -> Result<LookupResponse, ErrorResponse<LookupErrors>> {
         let token = token.0.0.ok_or(ApiError::InvitationTokenMissing)?;
         let invitation = self.service.lookup(&token.0).await?;
-        Ok(LookupResponse::Ok(Json(invitation.into())))
+        Ok(LookupResponse(invitation.into()))
     }
 
     /// Accept an invitation
@@ -243,10 +211,10 @@ impl AcceptanceApi {
             .service
             .accept(&body.0.token.0, &caller.user_id, caller.email.as_deref())
             .await?;
-        Ok(AcceptResponse::Ok(Json(AcceptResult {
+        Ok(AcceptResponse(AcceptResult {
             invitation: accepted.invitation.into(),
             membership: accepted.membership.into(),
-        })))
+        }))
     }
 
     /// Decline an invitation

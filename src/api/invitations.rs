@@ -4,9 +4,8 @@ mod dto;
 
 pub use dto::{CreateInvitationRequest, InvitationDto, InvitationPage};
 use poem_openapi::{
-    ApiResponse, OpenApi,
+    OpenApi,
     param::{Header, Path, Query},
-    payload::Json,
 };
 
 use super::{
@@ -21,7 +20,7 @@ use super::{
         error_set,
     },
     params,
-    responses::{Confirmation, Created, Said},
+    responses::{Confirmation, Created, Said, ok_response},
     types::{
         InvitationId, InvitationStatus, OrgId, PageMeta, Role, Trimmed, default_limit,
         default_page, paging,
@@ -33,49 +32,17 @@ use crate::{
     service::invitations::{InvitationService, ListQuery},
 };
 
-/// A page of invitations.
-// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
-#[allow(clippy::duplicated_attributes)]
-#[derive(ApiResponse)]
-#[oai(
-    header(
-        name = "RateLimit-Policy",
-        ty = "Option<String>",
-        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
-    ),
-    header(
-        name = "RateLimit",
-        ty = "Option<String>",
-        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
-    )
-)]
-pub enum ListInvitationsResponse {
-    /// The requested page and its paging information.
-    #[oai(status = 200)]
-    Ok(Json<InvitationPage>),
-}
+ok_response!(
+    /// A page of invitations.
+    ListInvitationsResponse(InvitationPage),
+    "The requested page and its paging information."
+);
 
-/// One invitation.
-// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
-#[allow(clippy::duplicated_attributes)]
-#[derive(ApiResponse)]
-#[oai(
-    header(
-        name = "RateLimit-Policy",
-        ty = "Option<String>",
-        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
-    ),
-    header(
-        name = "RateLimit",
-        ty = "Option<String>",
-        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
-    )
-)]
-pub enum InvitationResponse {
-    /// The invitation.
-    #[oai(status = 200)]
-    Ok(Json<InvitationDto>),
-}
+ok_response!(
+    /// One invitation.
+    InvitationResponse(InvitationDto),
+    "The invitation."
+);
 
 /// What a revoke answers.
 pub struct Revoked;
@@ -155,10 +122,10 @@ impl InvitationsApi {
                 .filter(|e| !e.is_empty()),
         };
         let (items, total) = self.service.list(auth.0.organization_id, &query).await?;
-        Ok(ListInvitationsResponse::Ok(Json(InvitationPage {
+        Ok(ListInvitationsResponse(InvitationPage {
             data: items.into_iter().map(Into::into).collect(),
             meta: PageMeta::new(page, limit, total),
-        })))
+        }))
     }
 
     /// Create an invitation
@@ -220,7 +187,7 @@ impl InvitationsApi {
         id: Path<InvitationId>,
     ) -> Result<InvitationResponse, ErrorResponse<GetErrors>> {
         let invitation = self.service.get(auth.0.organization_id, id.0.0).await?;
-        Ok(InvitationResponse::Ok(Json(invitation.into())))
+        Ok(InvitationResponse(invitation.into()))
     }
 
     /// Revoke an invitation
@@ -272,6 +239,6 @@ impl InvitationsApi {
             .service
             .resend(ctx.organization_id, id.0.0, &ctx.caller.user_id)
             .await?;
-        Ok(InvitationResponse::Ok(Json(invitation.into())))
+        Ok(InvitationResponse(invitation.into()))
     }
 }

@@ -1,9 +1,8 @@
 //! `/api/v1/members`: an organization's memberships.
 
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    Object, OpenApi,
     param::{Header, Query},
-    payload::Json,
     types::Example,
 };
 use sea_orm::DatabaseConnection;
@@ -17,6 +16,7 @@ use super::{
         error_set,
     },
     examples,
+    responses::ok_response,
     types::{Email, OrgId, PageMeta, Role, Timestamp, default_limit, default_page, paging},
 };
 use crate::{
@@ -86,27 +86,11 @@ impl Example for MemberPage {
     }
 }
 
-/// A page of members.
-// Two `header(...)` entries of the derive look alike to clippy; they are two headers.
-#[allow(clippy::duplicated_attributes)]
-#[derive(ApiResponse)]
-#[oai(
-    header(
-        name = "RateLimit-Policy",
-        ty = "Option<String>",
-        description = "The limits that apply (draft-ietf-httpapi-ratelimit-headers)."
-    ),
-    header(
-        name = "RateLimit",
-        ty = "Option<String>",
-        description = "Where this request leaves each limit (`r` remaining, `t` seconds to reset)."
-    )
-)]
-pub enum ListMembersResponse {
-    /// The requested page and its paging information.
-    #[oai(status = 200)]
-    Ok(Json<MemberPage>),
-}
+ok_response!(
+    /// A page of members.
+    ListMembersResponse(MemberPage),
+    "The requested page and its paging information."
+);
 
 error_set!(ListMembersErrors: [E400_LIST, E401, E403_ORG_MEMBER, E429, E500, E503]);
 
@@ -146,9 +130,9 @@ impl MembersApi {
     ) -> Result<ListMembersResponse, ErrorResponse<ListMembersErrors>> {
         let (page, limit) = paging(page.0, limit.0);
         let (items, total) = members::list(&self.db, auth.0.organization_id, page, limit).await?;
-        Ok(ListMembersResponse::Ok(Json(MemberPage {
+        Ok(ListMembersResponse(MemberPage {
             data: items.into_iter().map(Into::into).collect(),
             meta: PageMeta::new(page, limit, total),
-        })))
+        }))
     }
 }

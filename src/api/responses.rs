@@ -45,6 +45,54 @@ pub fn rate_limit_headers() -> Vec<MetaHeader> {
     ]
 }
 
+/// A 200 with a JSON body, documented with `description` and the rate-limit headers: what
+/// [`ok_response!`] declares for each read-like operation.
+pub fn ok_meta<T: Type>(description: &'static str) -> MetaResponses {
+    MetaResponses {
+        responses: vec![MetaResponse {
+            description,
+            status: Some(200),
+            status_range: None,
+            content: vec![MetaMediaType {
+                content_type: JSON,
+                schema: T::schema_ref(),
+            }],
+            headers: rate_limit_headers(),
+        }],
+    }
+}
+
+/// The 200 answer of one operation: `$name($ty)`, serialised as JSON and documented as
+/// `$description` with the rate-limit headers.
+macro_rules! ok_response {
+    ($(#[$doc:meta])* $name:ident($ty:ty), $description:literal) => {
+        $(#[$doc])*
+        pub struct $name(pub $ty);
+
+        impl poem::IntoResponse for $name {
+            fn into_response(self) -> poem::Response {
+                $crate::api::responses::json_ok(poem_openapi::types::ToJSON::to_json(&self.0))
+            }
+        }
+
+        impl poem_openapi::ApiResponse for $name {
+            fn meta() -> poem_openapi::registry::MetaResponses {
+                $crate::api::responses::ok_meta::<$ty>($description)
+            }
+
+            fn register(registry: &mut poem_openapi::registry::Registry) {
+                <$ty as poem_openapi::types::Type>::register(registry);
+            }
+        }
+    };
+}
+pub(crate) use ok_response;
+
+/// A 200 JSON response.
+pub fn json_ok(body: Option<serde_json::Value>) -> Response {
+    json_response(StatusCode::OK, body)
+}
+
 fn json_response(status: StatusCode, body: Option<serde_json::Value>) -> Response {
     let mut response = poem::web::Json(body).into_response();
     response.set_status(status);

@@ -7,8 +7,6 @@
 //!   sits beside `allOf`, so the description-only member is dropped.
 //! - Operations without a security requirement get an explicit `security: []`, which says
 //!   "public" rather than "not stated".
-//! - Response header names keep the spelling HTTP specifications use (`RateLimit`); the
-//!   `ApiResponse` derive upper-cases the names it declares.
 //! - Named examples of a media type travel inside the generated document as a marked
 //!   `example` on an `allOf` wrapper of the real schema ([`crate::api::examples::carry`]);
 //!   they are lifted to the media type's `examples`, and the schema is the real one again.
@@ -25,7 +23,6 @@ pub fn finalize(raw: &str) -> String {
         Err(_) => return format!("{raw}\n"),
     };
     lift_named_examples(&mut spec);
-    respell_headers(&mut spec);
     drop_description_only_all_of(&mut spec);
     mark_public_operations(&mut spec);
     let mut out = serde_json::to_string_pretty(&spec).unwrap_or_else(|_| raw.to_owned());
@@ -68,32 +65,6 @@ fn lift_named_examples(value: &mut Value) {
             map.values_mut().for_each(lift_named_examples);
         }
         Value::Array(items) => items.iter_mut().for_each(lift_named_examples),
-        _ => {}
-    }
-}
-
-/// The response headers the derive declares, as HTTP spells them.
-const HEADER_SPELLING: &[&str] = &["RateLimit-Policy", "RateLimit"];
-
-fn respell_headers(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::Object(headers)) = map.get_mut("headers") {
-                for canonical in HEADER_SPELLING {
-                    let found = headers
-                        .keys()
-                        .find(|k| k.eq_ignore_ascii_case(canonical) && k.as_str() != *canonical)
-                        .cloned();
-                    if let Some(key) = found
-                        && let Some(header) = headers.remove(&key)
-                    {
-                        headers.insert((*canonical).to_owned(), header);
-                    }
-                }
-            }
-            map.values_mut().for_each(respell_headers);
-        }
-        Value::Array(items) => items.iter_mut().for_each(respell_headers),
         _ => {}
     }
 }
