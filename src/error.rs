@@ -39,6 +39,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     PayloadTooLarge,
     UnsupportedMediaType,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
 }
 
 /// Extra, code-specific information about an error.
@@ -112,6 +114,12 @@ pub enum ApiError {
     InvitationEmailMismatch,
     #[error("Too many requests, retry later")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("This invitation was emailed too recently to resend it yet; retry later")]
+    ResendCooldown { retry_after_secs: u64 },
+    #[error("This Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("A request with this Idempotency-Key is still in progress")]
+    IdempotencyKeyInUse,
     #[error("The service is temporarily unavailable")]
     ServiceUnavailable(#[source] anyhow::Error),
     #[error("Internal server error")]
@@ -158,7 +166,9 @@ impl ApiError {
             Self::InvitationExpired => C::InvitationExpired,
             Self::InvitationAlreadyAccepted => C::InvitationAlreadyAccepted,
             Self::InvitationEmailMismatch => C::InvitationEmailMismatch,
-            Self::TooManyRequests { .. } => C::TooManyRequests,
+            Self::TooManyRequests { .. } | Self::ResendCooldown { .. } => C::TooManyRequests,
+            Self::IdempotencyKeyReused => C::IdempotencyKeyReused,
+            Self::IdempotencyKeyInUse => C::IdempotencyKeyInUse,
             Self::ServiceUnavailable(_) => C::ServiceUnavailable,
             Self::Internal(_) => C::InternalServerError,
             Self::MethodNotAllowed { .. } => C::MethodNotAllowed,
@@ -205,7 +215,11 @@ impl ResponseError for ApiError {
             | C::InvitationExpired
             | C::InvitationEmailMismatch => StatusCode::FORBIDDEN,
             C::InvitationNotFound | C::NotFound => StatusCode::NOT_FOUND,
-            C::Conflict | C::AlreadyAMember | C::InvitationAlreadyAccepted => StatusCode::CONFLICT,
+            C::Conflict
+            | C::AlreadyAMember
+            | C::InvitationAlreadyAccepted
+            | C::IdempotencyKeyInUse => StatusCode::CONFLICT,
+            C::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             C::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             C::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             C::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -240,7 +254,8 @@ impl ResponseError for ApiError {
                     HeaderValue::from(RETRY_AFTER_UNAVAILABLE_SECS),
                 );
             }
-            Self::TooManyRequests { retry_after_secs } => {
+            Self::TooManyRequests { retry_after_secs }
+            | Self::ResendCooldown { retry_after_secs } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
@@ -271,6 +286,17 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotAllowed(Transition::Resend) => {
                 Self::BadRequest("Invitation cannot be resent in its current state".to_owned())
             }
+            ServiceError::NotAllowed(Transition::Update) => {
+                Self::BadRequest("Invitation cannot be updated in its current state".to_owned())
+            }
+            ServiceError::ExpiryOutOfBounds { max } => Self::Validation(vec![format!(
+                "expiresAt: must be between 5 minutes and {} from now",
+                humantime::format_duration(max)
+            )]),
+            ServiceError::ResendTooSoon { wait } => Self::ResendCooldown {
+                // Whole seconds, rounded up, and at least one.
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            },
             ServiceError::TokenMissing => Self::InvitationTokenMissing,
             ServiceError::Expired => Self::InvitationExpired,
             ServiceError::AlreadyAccepted => Self::InvitationAlreadyAccepted,

@@ -16,6 +16,7 @@ use poem::{
 use tracing::Instrument;
 
 use crate::{
+    api::idempotency,
     error::{ApiError, from_poem_error},
     ratelimit::Ledger,
     routes::{RequestFacts, RouteTable},
@@ -93,36 +94,54 @@ async fn handle<E: Endpoint<Output = Response>>(
 ) -> Response {
     let started = Instant::now();
     let facts = RequestFacts::of(&req);
-    let routes = &edge.routes;
 
     let response = match limit_body(&mut req).await {
         Err(err) => err.as_response(),
-        Ok(()) => {
-            let call = AssertUnwindSafe(ep.call(req)).catch_unwind();
-            let Ok(outcome) = tokio::time::timeout(edge.request_timeout, call).await else {
-                let limit = edge.request_timeout;
-                return finish(&edge, &facts, started, timed_out(limit).as_response());
-            };
-            match outcome {
-                Ok(Ok(resp)) if is_bare_error(&resp) => {
-                    from_poem_error(poem::Error::from_status(resp.status()), &facts, routes)
-                        .as_response()
-                }
-                Ok(Ok(resp)) => resp,
-                Ok(Err(err)) => from_poem_error(err, &facts, routes).as_response(),
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".to_owned());
-                    ApiError::internal(anyhow::anyhow!("handler panicked: {what}")).as_response()
-                }
+        Ok(body) => {
+            // A request with an Idempotency-Key: its operation may claim the key, and then
+            // whatever it answers is stored for retries.
+            let slot = idempotency::Slot::of(&req, &body);
+            if let Some(slot) = &slot {
+                req.extensions_mut().insert(slot.clone());
+            }
+            let response = call_endpoint(&ep, &edge, &facts, req).await;
+            match slot {
+                Some(slot) => idempotency::settle(&slot, response).await,
+                None => response,
             }
         }
     };
 
     finish(&edge, &facts, started, response)
+}
+
+/// The endpoint's answer within the request deadline, with every failure as an envelope.
+async fn call_endpoint<E: Endpoint<Output = Response>>(
+    ep: &Arc<E>,
+    edge: &Edge,
+    facts: &RequestFacts,
+    req: Request,
+) -> Response {
+    let routes = &edge.routes;
+    let call = AssertUnwindSafe(ep.call(req)).catch_unwind();
+    let Ok(outcome) = tokio::time::timeout(edge.request_timeout, call).await else {
+        return timed_out(edge.request_timeout).as_response();
+    };
+    match outcome {
+        Ok(Ok(resp)) if is_bare_error(&resp) => {
+            from_poem_error(poem::Error::from_status(resp.status()), facts, routes).as_response()
+        }
+        Ok(Ok(resp)) => resp,
+        Ok(Err(err)) => from_poem_error(err, facts, routes).as_response(),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            ApiError::internal(anyhow::anyhow!("handler panicked: {what}")).as_response()
+        }
+    }
 }
 
 fn timed_out(limit: Duration) -> ApiError {
@@ -150,8 +169,8 @@ fn finish(edge: &Edge, facts: &RequestFacts, started: Instant, response: Respons
     response
 }
 
-/// Buffers the body up to [`BODY_LIMIT`], so no handler ever reads more.
-async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
+/// Buffers the body up to [`BODY_LIMIT`], so no handler ever reads more; returns it.
+async fn limit_body(req: &mut Request) -> Result<bytes::Bytes, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -161,7 +180,7 @@ async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
         return Err(ApiError::PayloadTooLarge);
     }
     if matches!(*req.method(), Method::GET | Method::HEAD) && declared.unwrap_or(0) == 0 {
-        return Ok(());
+        return Ok(bytes::Bytes::new());
     }
     let bytes = req
         .take_body()
@@ -171,8 +190,8 @@ async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
             poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge,
             other => ApiError::validation(format!("body: {other}")),
         })?;
-    req.set_body(bytes);
-    Ok(())
+    req.set_body(bytes.clone());
+    Ok(bytes)
 }
 
 /// An error status that something produced as a response without the envelope.

@@ -170,9 +170,8 @@ impl RouteTable {
             root: &param.schema,
             registry: &self.registry,
         };
-        // Headers are checked by the security scheme before any parameter is parsed; a header
-        // refused here can only be a UUID one.
-        if param.location == MetaParamIn::Header {
+        // `x-org-id` is the one UUID header; whatever is wrong with it is `INVALID_UUID`.
+        if param.location == MetaParamIn::Header && param.name.eq_ignore_ascii_case("x-org-id") {
             return ApiError::InvalidUuid("x-org-id");
         }
         let violation = request
@@ -221,6 +220,8 @@ pub struct RequestFacts {
     pub method: String,
     pub path: String,
     pub query: String,
+    /// The raw `Idempotency-Key`, the one header parameter besides `x-org-id`.
+    pub idempotency_key: Option<String>,
 }
 
 impl RequestFacts {
@@ -229,11 +230,18 @@ impl RequestFacts {
             method: req.method().as_str().to_owned(),
             path: req.uri().path().to_owned(),
             query: req.uri().query().unwrap_or_default().to_owned(),
+            idempotency_key: req
+                .headers()
+                .get(crate::api::idempotency::HEADER)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         }
     }
 
     fn raw_value(&self, route: &Route, param: &Param) -> Option<String> {
         match param.location {
+            MetaParamIn::Header if param.name.eq_ignore_ascii_case("Idempotency-Key") => {
+                self.idempotency_key.clone()
+            }
             MetaParamIn::Query => url::form_urlencoded::parse(self.query.as_bytes())
                 .find(|(k, _)| *k == param.name)
                 .map(|(_, v)| v.into_owned()),

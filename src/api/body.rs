@@ -21,6 +21,11 @@ use crate::{
 
 /// A request body type: its schema is the rule, and it may choose how a refusal is reported.
 pub trait JsonRequest: Type + ParseFromJSON + Send {
+    /// What makes the whole body unacceptable; by default every violation of the schema.
+    fn violations(body: &Value) -> Vec<Violation> {
+        check::<Self>(body)
+    }
+
     /// The answer to a body that breaks the schema; by default one line per field.
     fn refused(_body: &Value, violations: Vec<Violation>) -> ApiError {
         ApiError::Validation(violations.iter().map(ToString::to_string).collect())
@@ -77,7 +82,7 @@ impl<'a, T: JsonRequest> ApiExtractor<'a> for JsonBody<T> {
         check_content_type::<Self>(request, &bytes)?;
         let value: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::validation(format!("body: is not valid JSON ({e})")))?;
-        let violations = check::<T>(&value);
+        let violations = T::violations(&value);
         if !violations.is_empty() {
             return Err(T::refused(&value, violations).into());
         }

@@ -1,12 +1,21 @@
 //! `/api/v1/invitations`: list, create, get, revoke, resend.
 
+mod bulk;
 mod dto;
 
-pub use dto::{CreateInvitationRequest, InvitationDto, InvitationPage};
+use std::time::Duration;
+
+pub use bulk::{BulkCreateRequest, BulkResponse, BulkResult};
+pub use dto::{
+    CreateInvitationRequest, DeliveryDto, DeliveryStatus, InvitationDto, InvitationPage,
+    UpdateInvitationRequest,
+};
+use poem::Request;
 use poem_openapi::{
     OpenApi,
     param::{Header, Path, Query},
 };
+use sea_orm::DatabaseConnection;
 
 use super::{
     ApiTags,
@@ -14,22 +23,25 @@ use super::{
     errors::{
         ErrorResponse,
         docs::{
-            E400_CREATE, E400_LIST, E400_RESEND, E400_REVOKE, E400_UUID, E401, E403_ORG_ADMIN,
-            E404_INVITATION, E409_CREATE, E409_RESEND, E413, E415, E429, E500, E503,
+            E400_BULK, E400_CREATE, E400_LIST, E400_RESEND, E400_REVOKE, E400_UPDATE, E400_UUID,
+            E401, E403_ORG_ADMIN, E404_INVITATION, E409_BULK, E409_CREATE, E409_RESEND, E413, E415,
+            E422_IDEMPOTENCY, E429, E429_RESEND, E500, E503,
         },
         error_set,
     },
+    idempotency::{Idempotent, claim},
     params,
     responses::{Confirmation, Created, Said, ok_response},
     types::{
-        InvitationId, InvitationStatus, OrgId, PageMeta, Role, Trimmed, default_limit,
-        default_page, paging,
+        IdempotencyKey, InvitationId, InvitationStatus, OrgId, PageMeta, Role, Trimmed,
+        default_limit, default_page, paging,
     },
 };
 use crate::{
     auth::OrgAdmin,
+    error::ApiError,
     routes::KnownQuery,
-    service::invitations::{InvitationService, ListQuery},
+    service::invitations::{Changes, InvitationService, ListQuery},
 };
 
 ok_response!(
@@ -44,6 +56,13 @@ ok_response!(
     "The invitation."
 );
 
+ok_response!(
+    /// The outcome of a batch.
+    BulkCreateResponse(BulkResponse),
+    "Every item's outcome, in request order: `status` 201 with the `invitation`, or the \
+     status and `error` envelope a single create would have answered."
+);
+
 /// What a revoke answers.
 pub struct Revoked;
 
@@ -53,14 +72,20 @@ impl Said for Revoked {
 }
 
 error_set!(ListErrors: [E400_LIST, E401, E403_ORG_ADMIN, E429, E500, E503]);
-error_set!(CreateErrors: [E400_CREATE, E401, E403_ORG_ADMIN, E409_CREATE, E413, E415, E429, E500, E503]);
+error_set!(CreateErrors: [E400_CREATE, E401, E403_ORG_ADMIN, E409_CREATE, E413, E415, E422_IDEMPOTENCY, E429, E500, E503]);
+error_set!(BulkErrors: [E400_BULK, E401, E403_ORG_ADMIN, E409_BULK, E413, E415, E422_IDEMPOTENCY, E429, E500, E503]);
+error_set!(UpdateErrors: [E400_UPDATE, E401, E403_ORG_ADMIN, E404_INVITATION, E413, E415, E429, E500, E503]);
 error_set!(GetErrors: [E400_UUID, E401, E403_ORG_ADMIN, E404_INVITATION, E429, E500, E503]);
-error_set!(ResendErrors: [E400_RESEND, E401, E403_ORG_ADMIN, E404_INVITATION, E409_RESEND, E429, E500, E503]);
+error_set!(ResendErrors: [E400_RESEND, E401, E403_ORG_ADMIN, E404_INVITATION, E409_RESEND, E422_IDEMPOTENCY, E429_RESEND, E500, E503]);
 error_set!(RevokeErrors: [E400_REVOKE, E401, E403_ORG_ADMIN, E404_INVITATION, E429, E500, E503]);
 
 /// The invitations resource.
 pub struct InvitationsApi {
     pub service: InvitationService,
+    /// Where idempotency keys are kept.
+    pub db: DatabaseConnection,
+    /// How long a running request holds its idempotency key before it is presumed gone.
+    pub key_hold: Duration,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Invitations")]
@@ -131,9 +156,14 @@ impl InvitationsApi {
     /// Create an invitation
     ///
     /// Invites an email address to the organization with a role (default `VIEWER`). The
-    /// invitation starts `PENDING` and expires after the configured TTL (7 days by default).
-    /// Fails with `ALREADY_A_MEMBER` when the email belongs to a member, and with `CONFLICT`
-    /// when a pending, unexpired invitation for it exists; an expired one does not block.
+    /// invitation starts `PENDING` and expires at `expiresAt` when given (between now + 5
+    /// minutes and now + `INVITATION_MAX_TTL`), else after the configured TTL (7 days by
+    /// default); its email is queued at once. Fails with `ALREADY_A_MEMBER` when the email
+    /// belongs to a member, and with `CONFLICT` when a pending, unexpired invitation for it
+    /// exists (`details.invitationId` names it); an expired one does not block.
+    ///
+    /// With an `Idempotency-Key`, a retry with the same body within 24 hours answers the
+    /// first answer again (`Idempotent-Replayed: true`) instead of creating anything.
     /// Requires `ORG_ADMIN` (or super admin).
     #[oai(
         path = "/invitations",
@@ -142,29 +172,111 @@ impl InvitationsApi {
     )]
     async fn create(
         &self,
+        req: &Request,
         auth: OrgAdmin,
         _known: KnownQuery,
         /// The UUID of the organization to act on.
         #[oai(name = "x-org-id")]
         _org: Header<OrgId>,
+        /// Makes retries safe: 1–255 printable ASCII characters, unique per request you mean.
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<IdempotencyKey>>,
         body: JsonBody<CreateInvitationRequest>,
-    ) -> Result<Created<InvitationDto>, ErrorResponse<CreateErrors>> {
+    ) -> Result<Idempotent<Created<InvitationDto>>, ErrorResponse<CreateErrors>> {
         let ctx = auth.0;
-        let role = body.0.role.0.unwrap_or(Role::Viewer);
+        if let Some(replay) = self
+            .claim(
+                req,
+                ctx.organization_id,
+                &ctx.caller.user_id,
+                key.0.as_ref(),
+            )
+            .await?
+        {
+            return Ok(replay);
+        }
         let invitation = self
             .service
-            .create(
-                ctx.organization_id,
-                &body.0.email.0,
-                role.into(),
-                &ctx.caller.user_id,
-            )
+            .create(ctx.organization_id, body.0.into_new(), &ctx.caller.user_id)
             .await?;
         let location = format!("/api/v1/invitations/{}", invitation.row.id);
-        Ok(Created {
+        Ok(Idempotent::Fresh(Created {
             body: invitation.into(),
             location,
-        })
+        }))
+    }
+
+    /// Create invitations in bulk
+    ///
+    /// Creates up to 100 invitations in one request. Each item is judged exactly as the body
+    /// of `createInvitation` would be, and succeeds or fails on its own: the answer lists
+    /// every item in request order with the status a single create would have answered (201
+    /// with the `invitation`, or 400/409 with its `error` envelope). A second occurrence of
+    /// one email in the batch is that item's `CONFLICT`. One email is queued per created
+    /// invitation. Only a body that is not an object with an `invitations` array of 1 to 100
+    /// items fails as a whole. Honours `Idempotency-Key` as `createInvitation` does.
+    /// Requires `ORG_ADMIN` (or super admin).
+    #[oai(
+        path = "/invitations/bulk",
+        method = "post",
+        operation_id = "bulkCreateInvitations"
+    )]
+    async fn bulk_create(
+        &self,
+        req: &Request,
+        auth: OrgAdmin,
+        _known: KnownQuery,
+        /// The UUID of the organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
+        /// Makes retries safe: 1–255 printable ASCII characters, unique per request you mean.
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<IdempotencyKey>>,
+        body: JsonBody<BulkCreateRequest>,
+    ) -> Result<Idempotent<BulkCreateResponse>, ErrorResponse<BulkErrors>> {
+        let ctx = auth.0;
+        if let Some(replay) = self
+            .claim(
+                req,
+                ctx.organization_id,
+                &ctx.caller.user_id,
+                key.0.as_ref(),
+            )
+            .await?
+        {
+            return Ok(replay);
+        }
+        let items = body
+            .0
+            .invitations
+            .into_iter()
+            .map(|item| item.0)
+            .collect::<Vec<_>>();
+        let wanted = items
+            .iter()
+            .map(|item| item.as_ref().ok().map(|r| r.clone().into_new()))
+            .collect();
+        let outcomes = self
+            .service
+            .create_many(ctx.organization_id, wanted, &ctx.caller.user_id)
+            .await?;
+        let results = items
+            .into_iter()
+            .zip(outcomes)
+            .enumerate()
+            .map(|(index, (item, outcome))| match (item, outcome) {
+                (Err(lines), _) => BulkResult::failed(index, &ApiError::Validation(lines)),
+                (Ok(_), Some(Ok(invitation))) => BulkResult::created(index, invitation.into()),
+                (Ok(_), Some(Err(e))) => BulkResult::failed(index, &ApiError::from(e)),
+                (Ok(_), None) => BulkResult::failed(
+                    index,
+                    &ApiError::internal(anyhow::anyhow!("bulk item {index} has no outcome")),
+                ),
+            })
+            .collect();
+        Ok(Idempotent::Fresh(BulkCreateResponse(BulkResponse::new(
+            results,
+        ))))
     }
 
     /// Get an invitation
@@ -187,6 +299,42 @@ impl InvitationsApi {
         id: Path<InvitationId>,
     ) -> Result<InvitationResponse, ErrorResponse<GetErrors>> {
         let invitation = self.service.get(auth.0.organization_id, id.0.0).await?;
+        Ok(InvitationResponse(invitation.into()))
+    }
+
+    /// Update an invitation
+    ///
+    /// Changes the `role` and/or `expiresAt` (between now + 5 minutes and now +
+    /// `INVITATION_MAX_TTL`) of a live pending invitation; the token stays valid and no new
+    /// email is sent. A body with neither field is refused. Requires `ORG_ADMIN` (or super
+    /// admin).
+    #[oai(
+        path = "/invitations/:id",
+        method = "patch",
+        operation_id = "updateInvitation"
+    )]
+    async fn update(
+        &self,
+        auth: OrgAdmin,
+        _known: KnownQuery,
+        /// The UUID of the organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
+        /// The invitation's id.
+        id: Path<InvitationId>,
+        body: JsonBody<UpdateInvitationRequest>,
+    ) -> Result<InvitationResponse, ErrorResponse<UpdateErrors>> {
+        let changes = Changes {
+            role: body.0.role.0.map(Into::into),
+            expires_at: body.0.expires_at.map(|t| t.0),
+        };
+        if changes.role.is_none() && changes.expires_at.is_none() {
+            return Err(ApiError::validation("body: must set role or expiresAt").into());
+        }
+        let invitation = self
+            .service
+            .update(auth.0.organization_id, id.0.0, changes)
+            .await?;
         Ok(InvitationResponse(invitation.into()))
     }
 
@@ -218,7 +366,10 @@ impl InvitationsApi {
     ///
     /// Issues a new token (the old one stops working), sets `expiresAt` to now plus the TTL,
     /// makes the invitation `PENDING` again and queues a new email. Allowed for `PENDING` and
-    /// `EXPIRED` invitations. Requires `ORG_ADMIN` (or super admin).
+    /// `EXPIRED` invitations, and not within `RESEND_COOLDOWN` (60 s by default) of the
+    /// latest email (`lastSentAt`): that is a 429 with `Retry-After`, enforced in the database
+    /// across instances. Honours `Idempotency-Key` as `createInvitation` does. Requires
+    /// `ORG_ADMIN` (or super admin).
     #[oai(
         path = "/invitations/:id/resend",
         method = "post",
@@ -226,19 +377,48 @@ impl InvitationsApi {
     )]
     async fn resend(
         &self,
+        req: &Request,
         auth: OrgAdmin,
         _known: KnownQuery,
         /// The UUID of the organization to act on.
         #[oai(name = "x-org-id")]
         _org: Header<OrgId>,
+        /// Makes retries safe: 1–255 printable ASCII characters, unique per request you mean.
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<IdempotencyKey>>,
         /// The invitation's id.
         id: Path<InvitationId>,
-    ) -> Result<InvitationResponse, ErrorResponse<ResendErrors>> {
+    ) -> Result<Idempotent<InvitationResponse>, ErrorResponse<ResendErrors>> {
         let ctx = auth.0;
+        if let Some(replay) = self
+            .claim(
+                req,
+                ctx.organization_id,
+                &ctx.caller.user_id,
+                key.0.as_ref(),
+            )
+            .await?
+        {
+            return Ok(replay);
+        }
         let invitation = self
             .service
             .resend(ctx.organization_id, id.0.0, &ctx.caller.user_id)
             .await?;
-        Ok(InvitationResponse(invitation.into()))
+        Ok(Idempotent::Fresh(InvitationResponse(invitation.into())))
+    }
+}
+
+impl InvitationsApi {
+    /// The stored answer to replay for `key`, or `None` to go on (holding the key).
+    async fn claim<R>(
+        &self,
+        req: &Request,
+        organization_id: uuid::Uuid,
+        caller: &str,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Option<Idempotent<R>>, ApiError> {
+        let replay = claim(req, &self.db, organization_id, caller, key, self.key_hold).await?;
+        Ok(replay.map(Idempotent::Replay))
     }
 }

@@ -5,6 +5,7 @@ pub mod body;
 pub mod errors;
 pub mod examples;
 pub mod health;
+pub mod idempotency;
 pub mod invitations;
 pub mod members;
 mod params;

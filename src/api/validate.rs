@@ -47,6 +47,7 @@ impl fmt::Display for Violation {
             Rule::Required => f.write_str("is required"),
             Rule::Type("object") => f.write_str("must be a JSON object"),
             Rule::Type("integer") => f.write_str("must be an integer"),
+            Rule::Type("array") => f.write_str("must be an array"),
             Rule::Type(ty) => write!(f, "must be a {ty}"),
             Rule::NoNul => f.write_str("must not contain NUL characters"),
             Rule::MaxLength(n) => write!(f, "must be at most {n} characters long"),

@@ -125,6 +125,10 @@ pub struct Config {
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
     pub invitation_ttl: Duration,
+    /// The furthest an explicit `expiresAt` may lie (`INVITATION_MAX_TTL`).
+    pub invitation_max_ttl: Duration,
+    /// The least time between two emails of one invitation (`RESEND_COOLDOWN`).
+    pub resend_cooldown: Duration,
     pub log_format: LogFormat,
     pub log_filter: String,
     pub mail: MailConfig,
@@ -154,6 +158,27 @@ impl Config {
         let invitation_ttl = match var("INVITATION_TTL") {
             None => Duration::from_secs(7 * 24 * 3600),
             Some(raw) => parse_duration("INVITATION_TTL", &raw, 1, 366 * 24 * 3600)?,
+        };
+        // Unset, the bound never undercuts the default lifetime; set, it must not.
+        let invitation_max_ttl = match var("INVITATION_MAX_TTL") {
+            None => invitation_ttl.max(Duration::from_secs(30 * 24 * 3600)),
+            Some(raw) => {
+                let max = parse_duration("INVITATION_MAX_TTL", &raw, 600, 366 * 24 * 3600)?;
+                if max < invitation_ttl {
+                    return Err(ConfigError::new(
+                        "INVITATION_MAX_TTL",
+                        format!(
+                            "must be at least INVITATION_TTL ({})",
+                            humantime::format_duration(invitation_ttl)
+                        ),
+                    ));
+                }
+                max
+            }
+        };
+        let resend_cooldown = match var("RESEND_COOLDOWN") {
+            None => Duration::from_secs(60),
+            Some(raw) => parse_duration("RESEND_COOLDOWN", &raw, 0, 24 * 3600)?,
         };
         let defaults = HttpConfig::default();
         let http = HttpConfig {
@@ -215,6 +240,8 @@ impl Config {
             jwt_issuer: var("JWT_ISSUER"),
             jwt_audience: var("JWT_AUDIENCE"),
             invitation_ttl,
+            invitation_max_ttl,
+            resend_cooldown,
             log_format,
             log_filter: var("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
             http,
@@ -226,6 +253,15 @@ impl Config {
                     .unwrap_or_else(|| "http://localhost:3000/auth/accept-invite".to_owned()),
             },
         })
+    }
+
+    /// Lifetimes and the resend cooldown, as the invitations service applies them.
+    pub fn invitation_policy(&self) -> crate::service::invitations::InvitationPolicy {
+        crate::service::invitations::InvitationPolicy {
+            ttl: self.invitation_ttl,
+            max_ttl: self.invitation_max_ttl,
+            resend_cooldown: self.resend_cooldown,
+        }
     }
 
     /// True when the server runs with the public development secret.

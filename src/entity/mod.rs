@@ -1,6 +1,7 @@
 //! SeaORM entities: the database's view of the data. Never exposed in the API spec.
 
 pub mod email_outbox;
+pub mod idempotency_key;
 pub mod invitation;
 pub mod organization_member;
 

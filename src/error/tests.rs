@@ -137,13 +137,33 @@ fn every_error() -> Vec<(ApiError, u16, &'static str, ErrorCode)> {
             "Unsupported Media Type",
             C::UnsupportedMediaType,
         ),
+        (
+            ApiError::ResendCooldown {
+                retry_after_secs: 7,
+            },
+            429,
+            "Too Many Requests",
+            C::TooManyRequests,
+        ),
+        (
+            ApiError::IdempotencyKeyReused,
+            422,
+            "Unprocessable Entity",
+            C::IdempotencyKeyReused,
+        ),
+        (
+            ApiError::IdempotencyKeyInUse,
+            409,
+            "Conflict",
+            C::IdempotencyKeyInUse,
+        ),
     ]
 }
 
 #[test]
 fn every_error_renders_an_envelope_whose_status_matches() {
     let cases = every_error();
-    assert_eq!(cases.len(), 22, "a new ApiError variant needs a row here");
+    assert_eq!(cases.len(), 25, "a new ApiError variant needs a row here");
     for (error, status, phrase, code) in cases {
         let body = error.body();
         assert_eq!(error.status().as_u16(), status, "{error:?}");

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use crate::{
-    entity::{InvitationStatus, invitation, organization_member as member},
+    entity::{InvitationStatus, email_outbox, invitation, organization_member as member},
     service::{
         ServiceError, ServiceResult, begin_write, is_unique_violation, members, now, outbox,
         state::{Invitation, leave_pending},
@@ -34,8 +34,8 @@ impl AcceptanceService {
 
     /// The invitation a token belongs to, if that token may still be used.
     pub async fn lookup(&self, token: &str) -> ServiceResult<Invitation> {
-        let row = find_by_token(&self.db, token).await?;
-        usable(Invitation::at(row, now()))
+        let (row, email) = find_by_token(&self.db, token).await?;
+        usable(Invitation::at(row, email.as_ref(), now()))
     }
 
     /// Accepts as the caller: the caller's email must be the invited one. In one transaction the
@@ -50,8 +50,8 @@ impl AcceptanceService {
     ) -> ServiceResult<Accepted> {
         let txn = begin_write(&self.db).await?;
         let now = now();
-        let row = find_by_token(&txn, token).await?;
-        let current = usable(Invitation::at(row, now))?;
+        let (row, email) = find_by_token(&txn, token).await?;
+        let current = usable(Invitation::at(row, email.as_ref(), now))?;
         if caller_email != Some(current.row.email.as_str()) {
             return Err(ServiceError::EmailMismatch);
         }
@@ -88,7 +88,11 @@ impl AcceptanceService {
         row.accepted_at = Some(now);
         row.updated_at = now;
         Ok(Accepted {
-            invitation: Invitation::at(row, now),
+            invitation: Invitation {
+                row,
+                status: InvitationStatus::Accepted,
+                delivery: current.delivery.after_leaving_pending(),
+            },
             membership,
         })
     }
@@ -97,8 +101,8 @@ impl AcceptanceService {
     pub async fn decline(&self, token: &str) -> ServiceResult<()> {
         let txn = begin_write(&self.db).await?;
         let now = now();
-        let row = find_by_token(&txn, token).await?;
-        let current = usable(Invitation::at(row, now))?;
+        let (row, _) = find_by_token(&txn, token).await?;
+        let current = usable(Invitation::at(row, None, now))?;
         let won = leave_pending(
             &txn,
             current.row.organization_id,
@@ -109,8 +113,8 @@ impl AcceptanceService {
         .await?;
         if !won {
             // Someone else changed it first; report what it is now.
-            let row = find_by_token(&txn, token).await?;
-            usable(Invitation::at(row, now))?;
+            let (row, _) = find_by_token(&txn, token).await?;
+            usable(Invitation::at(row, None, now))?;
             return Err(ServiceError::InvitationNotFound);
         }
         outbox::cancel_pending(&txn, current.row.id).await?;
@@ -120,12 +124,17 @@ impl AcceptanceService {
     }
 }
 
-async fn find_by_token(db: &impl ConnectionTrait, token: &str) -> ServiceResult<invitation::Model> {
+/// The invitation a token belongs to, with its latest email.
+async fn find_by_token(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> ServiceResult<(invitation::Model, Option<email_outbox::Model>)> {
     if token.trim().is_empty() {
         return Err(ServiceError::TokenMissing);
     }
     invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(tokens::hash(token)))
+        .find_also_related(email_outbox::Entity)
         .one(db)
         .await?
         .ok_or(ServiceError::InvitationNotFound)

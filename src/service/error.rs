@@ -11,6 +11,7 @@ use uuid::Uuid;
 pub enum Transition {
     Revoke,
     Resend,
+    Update,
 }
 
 /// Every way a service call can fail.
@@ -25,6 +26,12 @@ pub enum ServiceError {
     PendingExists { existing: Option<Uuid> },
     #[error("the invitation's state does not allow {0:?}")]
     NotAllowed(Transition),
+    /// An explicit `expiresAt` outside now + 5 minutes .. now + `max`.
+    #[error("expiresAt is out of bounds")]
+    ExpiryOutOfBounds { max: std::time::Duration },
+    /// The latest email of the invitation is younger than `RESEND_COOLDOWN`.
+    #[error("resent too soon; wait {wait:?}")]
+    ResendTooSoon { wait: std::time::Duration },
     #[error("no invitation token was given")]
     TokenMissing,
     #[error("the invitation has expired")]
@@ -43,6 +50,16 @@ pub enum ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl ServiceError {
+    /// A failure of the database rather than a refusal of the request.
+    pub fn is_database(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable(_) | Self::Database(_) | Self::Internal(_)
+        )
+    }
+}
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {

@@ -3,6 +3,7 @@
 
 pub mod acceptance;
 mod error;
+pub mod idempotency;
 pub mod invitations;
 pub mod mailbox;
 pub mod members;

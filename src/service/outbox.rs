@@ -21,16 +21,18 @@ use crate::{
     service::now,
 };
 
-/// Queues one invitation email carrying `token`. Call inside the invitation's transaction.
+/// Queues one invitation email carrying `token` as message `id` (the invitation's
+/// `email_id`). Call inside the invitation's transaction.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
+    id: Uuid,
     invitation_id: Uuid,
     recipient: &str,
     token: &str,
 ) -> Result<(), DbErr> {
     let now = now();
     let row = outbox::Model {
-        id: Uuid::now_v7(),
+        id,
         invitation_id,
         recipient: recipient.to_owned(),
         token: Some(token.to_owned()),

@@ -7,25 +7,110 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use uuid::Uuid;
 
 use crate::{
-    entity::{InvitationStatus, invitation},
+    entity::{
+        InvitationStatus,
+        email_outbox::{self as outbox, OutboxStatus},
+        invitation,
+    },
     service::ServiceResult,
 };
 
-/// An invitation as the API reports it: the stored row with its effective status.
+/// An invitation as the API reports it: the stored row with its effective status and what
+/// became of its latest email.
 #[derive(Clone, Debug)]
 pub struct Invitation {
     pub row: invitation::Model,
     pub status: InvitationStatus,
+    pub delivery: Delivery,
 }
 
 impl Invitation {
-    pub fn at(row: invitation::Model, now: DateTime<Utc>) -> Self {
+    /// The row as of `now`, with `email` its latest `email_outbox` row (`row.email_id`).
+    pub fn at(row: invitation::Model, email: Option<&outbox::Model>, now: DateTime<Utc>) -> Self {
         let status = if row.status == InvitationStatus::Pending && now >= row.expires_at {
             InvitationStatus::Expired
         } else {
             row.status
         };
-        Self { row, status }
+        Self {
+            row,
+            status,
+            delivery: Delivery::of(email),
+        }
+    }
+}
+
+/// Where the latest email of an invitation stands (§10.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub status: DeliveryStatus,
+    /// Delivery attempts made so far.
+    pub attempts: i32,
+    /// Why the last attempt failed, while it is the latest word.
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its first attempt.
+    Queued,
+    Sent,
+    /// At least one attempt failed; another is scheduled.
+    Retrying,
+    /// Given up after the last attempt.
+    Failed,
+    /// Superseded by a resend, or pointless once the invitation left `PENDING`.
+    Cancelled,
+}
+
+/// What a row without any email on record says (only rows loaded by hand have none).
+pub const NO_EMAIL_ON_RECORD: &str = "No email is on record for this invitation";
+
+impl Delivery {
+    /// A message just queued.
+    pub fn queued() -> Self {
+        Self {
+            status: DeliveryStatus::Queued,
+            attempts: 0,
+            last_error: None,
+            sent_at: None,
+        }
+    }
+
+    fn of(email: Option<&outbox::Model>) -> Self {
+        let Some(email) = email else {
+            return Self {
+                status: DeliveryStatus::Cancelled,
+                attempts: 0,
+                last_error: Some(NO_EMAIL_ON_RECORD.to_owned()),
+                sent_at: None,
+            };
+        };
+        let status = match email.status {
+            OutboxStatus::Pending if email.attempts == 0 => DeliveryStatus::Queued,
+            OutboxStatus::Pending => DeliveryStatus::Retrying,
+            OutboxStatus::Sent => DeliveryStatus::Sent,
+            OutboxStatus::Failed => DeliveryStatus::Failed,
+            OutboxStatus::Cancelled => DeliveryStatus::Cancelled,
+        };
+        Self {
+            status,
+            attempts: email.attempts,
+            last_error: email.last_error.clone(),
+            sent_at: email.sent_at,
+        }
+    }
+
+    /// The same message after the invitation left `PENDING` (its unsent email is cancelled).
+    pub fn after_leaving_pending(self) -> Self {
+        match self.status {
+            DeliveryStatus::Queued | DeliveryStatus::Retrying => Self {
+                status: DeliveryStatus::Cancelled,
+                ..self
+            },
+            _ => self,
+        }
     }
 }
 

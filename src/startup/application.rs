@@ -59,7 +59,7 @@ impl Application {
             state: AppState {
                 db,
                 verifier,
-                invitation_ttl: config.invitation_ttl,
+                policy: config.invitation_policy(),
                 http: config.http.clone(),
             },
             worker,
@@ -92,7 +92,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let app = build_app(self.state.clone());
         let (stop_worker, stopped) = tokio::sync::watch::channel(false);
-        let invitations = InvitationService::new(self.state.db.clone(), self.state.invitation_ttl);
+        let invitations = InvitationService::with_policy(self.state.db.clone(), self.state.policy);
         // Keys from an identity provider are fetched at once and refreshed while serving.
         let jwks = (self.state.verifier.jwks().cloned())
             .map(|cache| tokio::spawn(cache.run(stopped.clone())));

@@ -5,7 +5,7 @@ mod application;
 
 pub use application::{Application, shutdown_signal};
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use poem::{
     Endpoint, EndpointExt, IntoEndpoint, Route,
@@ -25,7 +25,10 @@ use crate::{
     config::{Config, HttpConfig},
     middleware::{Edge, envelope},
     routes::RouteTable,
-    service::{acceptance::AcceptanceService, invitations::InvitationService},
+    service::{
+        acceptance::AcceptanceService,
+        invitations::{InvitationPolicy, InvitationService},
+    },
 };
 
 /// Everything a running app shares.
@@ -33,7 +36,7 @@ use crate::{
 pub struct AppState {
     pub db: DatabaseConnection,
     pub verifier: Arc<JwtVerifier>,
-    pub invitation_ttl: Duration,
+    pub policy: InvitationPolicy,
     pub http: HttpConfig,
 }
 
@@ -41,7 +44,7 @@ type Apis = (HealthApi, InvitationsApi, AcceptanceApi, MembersApi);
 
 /// The OpenAPI service: operations, spec and Swagger UI.
 pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
-    let invitations = InvitationService::new(state.db.clone(), state.invitation_ttl);
+    let invitations = InvitationService::with_policy(state.db.clone(), state.policy);
     let apis = (
         HealthApi {
             db: state.db.clone(),
@@ -49,6 +52,9 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
         },
         InvitationsApi {
             service: invitations,
+            db: state.db.clone(),
+            // The request deadline, and a margin for the answer to be stored.
+            key_hold: state.http.request_timeout + std::time::Duration::from_secs(30),
         },
         AcceptanceApi {
             service: AcceptanceService::new(state.db.clone()),
@@ -83,7 +89,7 @@ pub fn openapi_json() -> String {
     let state = AppState {
         db: DatabaseConnection::default(),
         verifier: Arc::new(spec_only_verifier()),
-        invitation_ttl: Duration::from_secs(1),
+        policy: InvitationPolicy::default(),
         http: HttpConfig::default(),
     };
     crate::api::spec::finalize(&api_service(&state).spec())

@@ -21,7 +21,7 @@ pub use report::{DeliveryReport, WorkerConfig, WorkerError};
 use crate::{
     entity::{InvitationStatus, email_outbox, invitation},
     mail::{InvitationEmail, Mailer},
-    service::{invitations::InvitationService, now, outbox},
+    service::{idempotency, invitations::InvitationService, now, outbox},
 };
 
 /// Delivers queued invitation emails.
@@ -234,6 +234,17 @@ impl Worker {
             Ok(Ok(n)) => tracing::info!(expired = n, "expired pending invitations"),
             Ok(Err(e)) => tracing::warn!(error = %e, "expiry sweep failed; will retry"),
             Err(_) => tracing::warn!(?deadline, "expiry sweep timed out; will retry"),
+        }
+        // Idempotency keys past their 24 hours (§10.5).
+        let purged = tokio::select! {
+            () = stopped(stop) => return,
+            purged = tokio::time::timeout(deadline, idempotency::purge(&self.db)) => purged,
+        };
+        match purged {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(purged = n, "purged expired idempotency keys"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "idempotency purge failed; will retry"),
+            Err(_) => tracing::warn!(?deadline, "idempotency purge timed out; will retry"),
         }
     }
 }

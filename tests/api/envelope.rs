@@ -31,13 +31,13 @@ async fn wrong_methods_are_405_with_an_allow_header() {
     assert_eq!(resp.headers["allow"], "GET, POST");
     let resp = app
         .request(
-            "PATCH".parse().expect("m"),
+            "PUT".parse().expect("m"),
             &format!("/api/v1/invitations/{}", uuid::Uuid::now_v7()),
         )
         .send()
         .await;
     resp.assert_error(405, "METHOD_NOT_ALLOWED");
-    assert_eq!(resp.headers["allow"], "DELETE, GET");
+    assert_eq!(resp.headers["allow"], "DELETE, GET, PATCH");
     let resp = app.post("/healthz").send().await;
     resp.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(resp.headers["allow"], "GET");
@@ -100,7 +100,7 @@ fn app_state(app: &crate::helpers::TestApp) -> voke_invitations::startup::AppSta
     voke_invitations::startup::AppState {
         db: app.db.clone(),
         verifier: app.verifier.clone(),
-        invitation_ttl: std::time::Duration::from_secs(3600),
+        policy: Default::default(),
         http: voke_invitations::config::HttpConfig::default(),
     }
 }

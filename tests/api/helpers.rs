@@ -27,7 +27,12 @@ type BoxedEndpoint = poem::endpoint::BoxEndpoint<'static, poem::Response>;
 /// Where this test's database lives; dropping it removes the database.
 pub enum DbGuard {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A second app on another app's database: the first one's guard cleans up.
+    Shared,
 }
 
 impl Drop for DbGuard {
@@ -125,6 +130,8 @@ pub fn test_config(database_url: &str, extra: &[(&str, &str)]) -> Config {
     if !extra.iter().any(|(k, _)| *k == "SMTP_URL") {
         vars.push(("MAIL_MODE".into(), "log".into()));
     }
+    // Part I's tests resend at once; the cooldown's own tests set it (§10.4).
+    vars.push(("RESEND_COOLDOWN".into(), "0s".into()));
     vars.extend(
         extra
             .iter()
@@ -170,7 +177,7 @@ pub async fn spawn_app_through(
     let state = AppState {
         db: db.clone(),
         verifier: verifier.clone(),
-        invitation_ttl: config.invitation_ttl,
+        policy: config.invitation_policy(),
         http: config.http.clone(),
     };
     TestApp {
@@ -334,6 +341,10 @@ impl TestApp {
         self.request(Method::DELETE, path)
     }
 
+    pub fn patch(&self, path: &str) -> Req<'_> {
+        self.request(Method::PATCH, path)
+    }
+
     /// A token for `sub`, valid for an hour.
     pub fn token(&self, sub: &str, email: Option<&str>, super_admin: bool) -> String {
         self.verifier
@@ -474,6 +485,29 @@ impl TestApp {
                 ..worker::WorkerConfig::default()
             },
         )
+    }
+
+    /// Another instance of the app on this app's database (its own pool, same config plus
+    /// `extra`), as a second server sharing one PostgreSQL database would be.
+    pub async fn second_instance(&self, extra: &[(&str, &str)]) -> TestApp {
+        let config = test_config(&self.database_url, extra);
+        let db = db::connect(&self.database_url).await.expect("connect");
+        let verifier = Arc::new(JwtVerifier::from_config(&config).expect("verifier"));
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let state = AppState {
+            db: db.clone(),
+            verifier: verifier.clone(),
+            policy: config.invitation_policy(),
+            http: config.http.clone(),
+        };
+        TestApp {
+            client: TestClient::new(build_app(state).boxed()),
+            db,
+            verifier,
+            database_url: self.database_url.clone(),
+            _stop: stop,
+            _guard: DbGuard::Shared,
+        }
     }
 
     /// The invitations service of this app.

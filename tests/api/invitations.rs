@@ -47,9 +47,10 @@ async fn create_invitation_returns_201_with_location_and_the_documented_shape() 
     let expires = chrono::DateTime::parse_from_rfc3339(inv["expiresAt"].as_str().expect("str"))
         .expect("date");
     assert_eq!(expires - created, chrono::Duration::days(7));
+    // The ten fields of §4 and the three of §10.4 (`delivery`, `sendCount`, `lastSentAt`).
     assert_eq!(
         inv.as_object().expect("object").len(),
-        10,
+        13,
         "no token or extra field: {inv}"
     );
     assert!(!resp.text.to_lowercase().contains("token"));

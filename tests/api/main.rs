@@ -2,16 +2,20 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set (a fresh database per test, dropped afterwards).
 
 mod auth;
+mod bulk;
 mod cli;
 mod concurrency;
 mod db_faults;
 mod delivery_deadlines;
 mod delivery_ownership;
+mod delivery_status;
 mod edge;
+mod editing;
 mod email;
 mod envelope;
 mod examples;
 mod helpers;
+mod idempotency;
 mod invitations;
 mod jwks;
 mod jwks_server;

@@ -76,6 +76,36 @@ fn limited() -> ApiError {
         retry_after_secs: 12,
     }
 }
+fn cooldown() -> ApiError {
+    ApiError::ResendCooldown {
+        retry_after_secs: 42,
+    }
+}
+
+fn key_reused() -> ApiError {
+    ApiError::IdempotencyKeyReused
+}
+
+fn key_in_use() -> ApiError {
+    ApiError::IdempotencyKeyInUse
+}
+
+fn bad_key() -> ApiError {
+    ApiError::validation("Idempotency-Key: must be at most 255 characters long")
+}
+
+fn no_change() -> ApiError {
+    ApiError::validation("body: must set role or expiresAt")
+}
+
+fn too_many_items() -> ApiError {
+    ApiError::validation("invitations: must have at most 100 items")
+}
+
+fn not_updatable() -> ApiError {
+    ApiError::BadRequest("Invitation cannot be updated in its current state".to_owned())
+}
+
 fn internal() -> ApiError {
     ApiError::internal(anyhow::anyhow!("example"))
 }
@@ -92,8 +122,28 @@ pub const E400_LIST: ErrorDoc = ErrorDoc {
 pub const E400_CREATE: ErrorDoc = ErrorDoc {
     status: 400,
     description: "`VALIDATION_ERROR`: the body is invalid (`details.errors` has one line per \
-                  field); `INVALID_UUID`: the `x-org-id` header is not a UUID.",
+                  field: a bad email or role, an `expiresAt` outside now + 5 minutes .. now + \
+                  `INVITATION_MAX_TTL`) or the `Idempotency-Key` header is; `INVALID_UUID`: \
+                  the `x-org-id` header is not a UUID.",
     examples: &[bad_email, invalid_org],
+};
+
+pub const E400_BULK: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`VALIDATION_ERROR`: the body is not an object with an `invitations` array of \
+                  1 to 100 items, or the `Idempotency-Key` header is invalid (a bad item is \
+                  that item's 400 inside the 200 answer, not this); `INVALID_UUID`: the \
+                  `x-org-id` header is not a UUID.",
+    examples: &[too_many_items, invalid_org],
+};
+
+pub const E400_UPDATE: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`VALIDATION_ERROR`: the body sets neither `role` nor `expiresAt`, or sets \
+                  one to an invalid value (an unknown role, an `expiresAt` out of bounds); \
+                  `BAD_REQUEST`: the invitation is not live and pending; `INVALID_UUID`: the \
+                  path id or the `x-org-id` header is not a UUID.",
+    examples: &[no_change, not_updatable, invalid_id],
 };
 pub const E400_UUID: ErrorDoc = ErrorDoc {
     status: 400,
@@ -110,8 +160,10 @@ pub const E400_REVOKE: ErrorDoc = ErrorDoc {
 pub const E400_RESEND: ErrorDoc = ErrorDoc {
     status: 400,
     description: "`INVALID_UUID`: the path id or the `x-org-id` header is not a UUID; \
-                  `BAD_REQUEST`: the invitation is neither pending nor expired.",
-    examples: &[invalid_id, not_resendable],
+                  `BAD_REQUEST`: the invitation is neither pending nor expired (checked before \
+                  the resend cooldown); `VALIDATION_ERROR`: the `Idempotency-Key` header is \
+                  invalid.",
+    examples: &[invalid_id, not_resendable, bad_key],
 };
 pub const E400_TOKEN: ErrorDoc = ErrorDoc {
     status: 400,
@@ -165,14 +217,30 @@ pub const E409_CREATE: ErrorDoc = ErrorDoc {
     status: 409,
     description: "`ALREADY_A_MEMBER`: the email belongs to a member of the organization; \
                   `CONFLICT`: a pending, unexpired invitation already exists for this email \
-                  (`details.invitationId` names it).",
-    examples: &[conflict, member],
+                  (`details.invitationId` names it); `IDEMPOTENCY_KEY_IN_USE`: a request with \
+                  this `Idempotency-Key` is still running.",
+    examples: &[conflict, member, key_in_use],
+};
+
+pub const E409_BULK: ErrorDoc = ErrorDoc {
+    status: 409,
+    description: "`IDEMPOTENCY_KEY_IN_USE`: a request with this `Idempotency-Key` is still \
+                  running.",
+    examples: &[key_in_use],
+};
+
+pub const E422_IDEMPOTENCY: ErrorDoc = ErrorDoc {
+    status: 422,
+    description: "`IDEMPOTENCY_KEY_REUSED`: this `Idempotency-Key` was used (within 24 hours) \
+                  for a different request: another operation, path or body.",
+    examples: &[key_reused],
 };
 pub const E409_RESEND: ErrorDoc = ErrorDoc {
     status: 409,
     description: "`ALREADY_A_MEMBER`: the email now belongs to a member; `CONFLICT`: another \
-                  pending invitation exists for this email.",
-    examples: &[member, conflict],
+                  pending invitation exists for this email; `IDEMPOTENCY_KEY_IN_USE`: a \
+                  request with this `Idempotency-Key` is still running.",
+    examples: &[member, conflict, key_in_use],
 };
 pub const E409_TOKEN: ErrorDoc = ErrorDoc {
     status: 409,
@@ -201,6 +269,15 @@ pub const E429: ErrorDoc = ErrorDoc {
                   says when to retry; `RateLimit-Policy` and `RateLimit` say which bucket).",
     examples: &[limited],
 };
+pub const E429_RESEND: ErrorDoc = ErrorDoc {
+    status: 429,
+    description: "`TOO_MANY_REQUESTS`: a rate limit of this operation is spent, or the \
+                  invitation's latest email is younger than `RESEND_COOLDOWN` (60 s by \
+                  default). `Retry-After` says when to retry.",
+    // One example per code: the cooldown's, the answer particular to this operation.
+    examples: &[cooldown],
+};
+
 pub const E500: ErrorDoc = ErrorDoc {
     status: 500,
     description: "`INTERNAL_SERVER_ERROR`: an unexpected failure; the cause is logged, not \
@@ -217,6 +294,8 @@ pub const E503: ErrorDoc = ErrorDoc {
 pub const ALL: &[&ErrorDoc] = &[
     &E400_LIST,
     &E400_CREATE,
+    &E400_BULK,
+    &E400_UPDATE,
     &E400_UUID,
     &E400_REVOKE,
     &E400_RESEND,
@@ -229,6 +308,9 @@ pub const ALL: &[&ErrorDoc] = &[
     &E404_INVITATION,
     &E404_TOKEN,
     &E409_CREATE,
+    &E409_BULK,
+    &E422_IDEMPOTENCY,
+    &E429_RESEND,
     &E409_RESEND,
     &E409_TOKEN,
     &E409_ACCEPT,

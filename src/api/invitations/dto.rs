@@ -1,6 +1,6 @@
 //! The invitation wire types: what list/get/create return and what create accepts.
 
-use poem_openapi::{Object, types::Example};
+use poem_openapi::{Enum, Object, types::Example};
 use uuid::Uuid;
 
 use crate::{
@@ -8,12 +8,71 @@ use crate::{
         body::JsonRequest,
         examples,
         types::{
-            Email, InvitationStatus, NewEmail, NullableEnum, NullableTimestamp, PageMeta, Role,
-            Timestamp,
+            Email, InvitationStatus, NewEmail, Nullable, NullableEnum, NullableTimestamp, PageMeta,
+            Role, Timestamp,
         },
     },
     service::invitations as svc,
 };
+
+/// Where an invitation's latest email stands.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename = "DeliveryStatus", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryStatus {
+    /// Waiting for its first delivery attempt.
+    Queued,
+    /// Handed to the mail server.
+    Sent,
+    /// An attempt failed; another one is scheduled (with exponential backoff).
+    Retrying,
+    /// Given up after the last attempt.
+    Failed,
+    /// Not sent: superseded by a resend, or pointless once the invitation left `PENDING`.
+    Cancelled,
+}
+
+/// What became of the latest email of an invitation.
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "Delivery", rename_all = "camelCase", example)]
+pub struct DeliveryDto {
+    /// Where the email stands.
+    pub status: DeliveryStatus,
+    /// Delivery attempts made so far.
+    pub attempts: i32,
+    /// Why the last attempt failed, or `null`.
+    pub last_error: Nullable<String>,
+    /// When the mail server took the email, or `null`.
+    pub sent_at: NullableTimestamp,
+}
+
+impl From<svc::Delivery> for DeliveryDto {
+    fn from(d: svc::Delivery) -> Self {
+        use svc::DeliveryStatus as S;
+        Self {
+            status: match d.status {
+                S::Queued => DeliveryStatus::Queued,
+                S::Sent => DeliveryStatus::Sent,
+                S::Retrying => DeliveryStatus::Retrying,
+                S::Failed => DeliveryStatus::Failed,
+                S::Cancelled => DeliveryStatus::Cancelled,
+            },
+            attempts: d.attempts,
+            last_error: Nullable(d.last_error),
+            sent_at: NullableTimestamp(d.sent_at),
+        }
+    }
+}
+
+impl Example for DeliveryDto {
+    fn example() -> Self {
+        Self {
+            status: DeliveryStatus::Sent,
+            attempts: 1,
+            last_error: Nullable(None),
+            sent_at: NullableTimestamp(Some(Timestamp::example_at(examples::TIMESTAMP).0)),
+        }
+    }
+}
 
 /// An invitation to join an organization.
 #[derive(Object, Clone, Debug)]
@@ -39,6 +98,13 @@ pub struct InvitationDto {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// The latest email of the invitation and what became of it.
+    pub delivery: DeliveryDto,
+    /// How many emails have been queued for the invitation so far (1 after create; each
+    /// resend adds one).
+    pub send_count: i32,
+    /// When the latest email was queued; the resend cooldown counts from here.
+    pub last_sent_at: Timestamp,
 }
 
 impl From<svc::Invitation> for InvitationDto {
@@ -55,6 +121,9 @@ impl From<svc::Invitation> for InvitationDto {
             accepted_at: NullableTimestamp(row.accepted_at),
             created_at: Timestamp(row.created_at),
             updated_at: Timestamp(row.updated_at),
+            delivery: inv.delivery.into(),
+            send_count: row.send_count,
+            last_sent_at: Timestamp(row.last_sent_at.unwrap_or(row.created_at)),
         }
     }
 }
@@ -72,6 +141,9 @@ impl Example for InvitationDto {
             accepted_at: NullableTimestamp(None),
             created_at: Timestamp::example_at(examples::TIMESTAMP),
             updated_at: Timestamp::example_at(examples::TIMESTAMP),
+            delivery: DeliveryDto::example(),
+            send_count: 1,
+            last_sent_at: Timestamp::example_at(examples::TIMESTAMP),
         }
     }
 }
@@ -97,22 +169,61 @@ impl Example for InvitationPage {
 
 /// What to invite.
 #[derive(Object, Clone, Debug)]
-#[oai(rename = "CreateInvitationRequest", example)]
+#[oai(rename = "CreateInvitationRequest", rename_all = "camelCase", example)]
 pub struct CreateInvitationRequest {
     /// The invitee's email address (at most 254 characters). Compared case-insensitively;
     /// stored trimmed and lower-cased.
     pub email: NewEmail,
     /// The role the invitee gets on acceptance; `VIEWER` when absent or `null`.
     pub role: NullableEnum<Role>,
+    /// When the invitation expires: between now + 5 minutes and now + `INVITATION_MAX_TTL`
+    /// (30 days by default). Absent or `null`: now + `INVITATION_TTL` (7 days by default).
+    pub expires_at: Option<Timestamp>,
 }
 
 impl JsonRequest for CreateInvitationRequest {}
 
+impl CreateInvitationRequest {
+    /// The service's view of the request.
+    pub fn into_new(self) -> svc::NewInvitation {
+        svc::NewInvitation {
+            email: self.email.0,
+            role: self.role.0.unwrap_or(Role::Viewer).into(),
+            expires_at: self.expires_at.map(|t| t.0),
+        }
+    }
+}
+
 impl Example for CreateInvitationRequest {
     fn example() -> Self {
+        // No `expiresAt`: a fixed instant would fall out of bounds as time passes, and the
+        // example must keep working in Swagger UI's "Try it out".
         Self {
             email: NewEmail(examples::NEW_EMAIL.to_owned()),
             role: NullableEnum(Some(Role::Operator)),
+            expires_at: None,
+        }
+    }
+}
+
+/// What to change on a live pending invitation; at least one field.
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "UpdateInvitationRequest", rename_all = "camelCase", example)]
+pub struct UpdateInvitationRequest {
+    /// The new role; absent or `null` leaves it.
+    pub role: NullableEnum<Role>,
+    /// The new expiry, between now + 5 minutes and now + `INVITATION_MAX_TTL`; absent or
+    /// `null` leaves it.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl JsonRequest for UpdateInvitationRequest {}
+
+impl Example for UpdateInvitationRequest {
+    fn example() -> Self {
+        Self {
+            role: NullableEnum(Some(Role::OrgAdmin)),
+            expires_at: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod email;
 mod enums;
+mod idempotency;
 mod ids;
 mod nullable;
 mod paging;
@@ -13,8 +14,9 @@ mod trimmed;
 
 pub use email::{Email, NewEmail};
 pub use enums::{InvitationStatus, Role};
+pub use idempotency::IdempotencyKey;
 pub use ids::{InvitationId, OrgId, parse_uuid};
-pub use nullable::NullableEnum;
+pub use nullable::{Nullable, NullableEnum};
 pub use paging::{MessageResponse, PageMeta, default_limit, default_page, paging};
 pub use timestamp::{NullableTimestamp, Timestamp};
 pub use token::{InvitationToken, TOKEN_MAX_LENGTH, TokenQuery};

@@ -80,3 +80,72 @@ impl<T: ToJSON> ToJSON for NullableEnum<T> {
         )
     }
 }
+
+/// `T` or `null`, always present. Documented as `T`'s own schema, inlined, with
+/// `nullable: true` beside its `type`: OpenAPI 3.0's only spelling of "`T` or null" that
+/// JSON-Schema validators accept (`nullable` next to an `allOf: [$ref]` still refuses `null`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nullable<T>(pub Option<T>);
+
+impl<T: Type> Type for Nullable<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        format!("nullable_{}", T::name()).into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut registry = Registry::new();
+        T::register(&mut registry);
+        let schema = match T::schema_ref() {
+            MetaSchemaRef::Reference(name) => registry.schemas.get(&name).cloned(),
+            MetaSchemaRef::Inline(s) => Some(*s),
+        };
+        let schema = schema.unwrap_or_else(|| MetaSchema::new("object"));
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            nullable: true,
+            ..schema
+        }))
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().and_then(Type::as_raw_value)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        match &self.0 {
+            Some(v) => v.raw_element_iter(),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+impl<T: ToJSON> ToJSON for Nullable<T> {
+    fn to_json(&self) -> Option<Value> {
+        Some(
+            self.0
+                .as_ref()
+                .and_then(ToJSON::to_json)
+                .unwrap_or(Value::Null),
+        )
+    }
+}
+
+impl<T: ParseFromJSON> ParseFromJSON for Nullable<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            None | Some(Value::Null) => Ok(Self(None)),
+            v => T::parse_from_json(v)
+                .map(|t| Self(Some(t)))
+                .map_err(ParseError::propagate),
+        }
+    }
+}

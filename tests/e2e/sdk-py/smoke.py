@@ -19,12 +19,16 @@ import uuid
 
 # Modules named after the spec's operationIds (listInvitations -> list_invitations, ...).
 from voke_invitations_client.api.invitations import (
+    bulk_create_invitations,
     create_invitation,
     get_invitation,
     list_invitations,
     revoke_invitation,
+    update_invitation,
 )
 from voke_invitations_client.client import AuthenticatedClient
+from voke_invitations_client.models.bulk_create_invitations_request import BulkCreateInvitationsRequest
+from voke_invitations_client.models.bulk_invitations_response import BulkInvitationsResponse
 from voke_invitations_client.models.create_invitation_request import CreateInvitationRequest
 from voke_invitations_client.models.error_body import ErrorBody
 from voke_invitations_client.models.error_code import ErrorCode
@@ -33,6 +37,7 @@ from voke_invitations_client.models.invitation_page import InvitationPage
 from voke_invitations_client.models.invitation_status import InvitationStatus
 from voke_invitations_client.models.message_response import MessageResponse
 from voke_invitations_client.models.org_role import OrgRole
+from voke_invitations_client.models.update_invitation_request import UpdateInvitationRequest
 
 
 def check(condition: bool, what: str) -> None:
@@ -114,6 +119,46 @@ def main() -> None:
             isinstance(nf.parsed, ErrorBody) and nf.parsed.code == ErrorCode.INVITATION_NOT_FOUND and nf.status_code == 404,
             "unknown id -> 404 INVITATION_NOT_FOUND",
         )
+
+        # CONTRACT §10.3: bulk create, one good item and one duplicate of it.
+        email = f"{tag}-bulk@example.com"
+        b = bulk_create_invitations.sync_detailed(
+            client=client,
+            x_org_id=org,
+            body=BulkCreateInvitationsRequest(
+                invitations=[CreateInvitationRequest(email=email), CreateInvitationRequest(email=email)]
+            ),
+        )
+        check(b.status_code == 200 and isinstance(b.parsed, BulkInvitationsResponse), "bulkCreateInvitations -> 200")
+        assert isinstance(b.parsed, BulkInvitationsResponse)
+        check((b.parsed.meta.created, b.parsed.meta.failed) == (1, 1), "bulk meta: 1 created, 1 failed")
+        ok_item, dup_item = b.parsed.data
+        check(ok_item.status == 201 and ok_item.invitation is not None and ok_item.error is None, "item 0 created")
+        check(dup_item.status == 409 and dup_item.invitation is None and dup_item.error is not None, "item 1 failed")
+        assert dup_item.error is not None and ok_item.invitation is not None
+        check(dup_item.error.to_dict()["code"] == "CONFLICT", "item 1 is CONFLICT")
+        bulk_id = uuid.UUID(str(ok_item.invitation.to_dict()["id"]))
+
+        # CONTRACT §10.2: fix the role without revoking.
+        u = update_invitation.sync_detailed(
+            client=client, id=bulk_id, x_org_id=org, body=UpdateInvitationRequest(role=OrgRole.ORG_ADMIN)
+        )
+        check(u.status_code == 200 and isinstance(u.parsed, Invitation), "updateInvitation -> 200")
+        assert isinstance(u.parsed, Invitation)
+        check(u.parsed.role == OrgRole.ORG_ADMIN and u.parsed.id == bulk_id, "the role is changed")
+
+        # CONTRACT §10.5: a retry with the same Idempotency-Key replays the first answer.
+        key = f"{tag}-key"
+        once = create_invitation.sync_detailed(
+            client=client, x_org_id=org, idempotency_key=key, body=CreateInvitationRequest(email=f"{tag}-idem@example.com")
+        )
+        twice = create_invitation.sync_detailed(
+            client=client, x_org_id=org, idempotency_key=key, body=CreateInvitationRequest(email=f"{tag}-idem@example.com")
+        )
+        check(once.status_code == 201 and twice.status_code == 201, "both answers are 201")
+        check(twice.headers.get("idempotent-replayed") == "true", "the retry says Idempotent-Replayed: true")
+        assert isinstance(once.parsed, Invitation) and isinstance(twice.parsed, Invitation)
+        check(once.parsed.id == twice.parsed.id, "the retry names the same invitation")
 
     print("python sdk: all checks passed")
 

@@ -14,7 +14,12 @@ type InvitationPage = components["schemas"]["InvitationPage"];
 // The generated operations must be named after the spec's operationIds.
 type RequiredOperations = Pick<
   operations,
-  "listInvitations" | "createInvitation" | "getInvitation" | "revokeInvitation"
+  | "listInvitations"
+  | "createInvitation"
+  | "getInvitation"
+  | "revokeInvitation"
+  | "bulkCreateInvitations"
+  | "updateInvitation"
 >;
 const _operationsExist: keyof RequiredOperations = "listInvitations";
 void _operationsExist;
@@ -113,6 +118,43 @@ async function main(): Promise<void> {
     params: { header, path: { id: "00000000-0000-4000-8000-000000000000" } },
   });
   check(missing.error?.code === "INVITATION_NOT_FOUND" && missing.error.statusCode === 404, "unknown id -> 404 INVITATION_NOT_FOUND");
+
+  // CONTRACT §10.3: bulk create, one good item and one duplicate of it.
+  const bulk = await client.POST("/api/v1/invitations/bulk", {
+    params: { header },
+    body: { invitations: [{ email: `${tag}-bulk@example.com` }, { email: `${tag}-bulk@example.com` }] },
+  });
+  if (bulk.error !== undefined) throw new Error(`bulkCreateInvitations ${bulk.response.status}: ${JSON.stringify(bulk.error)}`);
+  check(bulk.response.status === 200, "bulkCreateInvitations -> 200");
+  check(bulk.data.meta.created === 1 && bulk.data.meta.failed === 1, `bulk meta ${JSON.stringify(bulk.data.meta)}`);
+  const [okItem, dupItem] = bulk.data.data;
+  check(okItem?.status === 201 && okItem.invitation !== null && okItem.error === null, "item 0 created");
+  check(dupItem?.status === 409 && dupItem.error?.code === "CONFLICT" && dupItem.invitation === null, "item 1 is CONFLICT");
+  const bulkId = okItem?.invitation?.id;
+  if (bulkId === undefined) throw new Error("bulk created nothing");
+  check(okItem?.invitation?.delivery.status === "QUEUED" && okItem.invitation.sendCount === 1, "delivery QUEUED, sendCount 1");
+
+  // CONTRACT §10.2: fix the role without revoking.
+  const updated = await client.PATCH("/api/v1/invitations/{id}", {
+    params: { header, path: { id: bulkId } },
+    body: { role: "ORG_ADMIN" },
+  });
+  if (updated.error !== undefined) throw new Error(`updateInvitation ${updated.response.status}: ${JSON.stringify(updated.error)}`);
+  check(updated.data.role === "ORG_ADMIN" && updated.data.id === bulkId, "updateInvitation changes the role");
+
+  // CONTRACT §10.5: a retry with the same Idempotency-Key replays the first answer.
+  const key = `${tag}-key`;
+  const once = await client.POST("/api/v1/invitations", {
+    params: { header: { ...header, "Idempotency-Key": key } },
+    body: { email: `${tag}-idem@example.com` },
+  });
+  const twice = await client.POST("/api/v1/invitations", {
+    params: { header: { ...header, "Idempotency-Key": key } },
+    body: { email: `${tag}-idem@example.com` },
+  });
+  check(once.response.status === 201 && twice.response.status === 201, "both answers are 201");
+  check(twice.response.headers.get("idempotent-replayed") === "true", "the retry says Idempotent-Replayed: true");
+  check(once.data?.id !== undefined && once.data.id === twice.data?.id, "the retry names the same invitation");
 
   console.log("typescript sdk: all checks passed");
 }
