@@ -178,6 +178,7 @@ pub struct CreateInvitationRequest {
     pub role: NullableEnum<Role>,
     /// When the invitation expires: between now + 5 minutes and now + `INVITATION_MAX_TTL`
     /// (30 days by default). Absent or `null`: now + `INVITATION_TTL` (7 days by default).
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -214,6 +215,7 @@ pub struct UpdateInvitationRequest {
     pub role: NullableEnum<Role>,
     /// The new expiry, between now + 5 minutes and now + `INVITATION_MAX_TTL`; absent or
     /// `null` leaves it.
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<Timestamp>,
 }
 

@@ -46,6 +46,8 @@ macro_rules! timestamp_type {
             fn schema_ref() -> MetaSchemaRef {
                 MetaSchemaRef::Inline(Box::new(MetaSchema {
                     nullable: $nullable,
+                    // RFC 3339 with nanoseconds and an offset is 35 characters.
+                    max_length: Some(64),
                     example: Some(examples::TIMESTAMP.into()),
                     ..MetaSchema::new_with_format("string", "date-time")
                 }))
