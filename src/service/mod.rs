@@ -2,6 +2,7 @@
 //! [`ServiceError`]s.
 
 pub mod acceptance;
+pub mod counts;
 mod error;
 pub mod invitations;
 pub mod mailbox;
