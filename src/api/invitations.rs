@@ -23,8 +23,7 @@ use super::{
     params,
     responses::{Confirmation, Created, Said, ok_response},
     types::{
-        InvitationId, InvitationStatus, OrgId, Role, Trimmed, default_limit,
-        default_page, paging,
+        InvitationId, InvitationStatus, OrgId, Role, Trimmed, default_limit, default_page, paging,
     },
 };
 use crate::{

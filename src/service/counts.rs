@@ -41,14 +41,18 @@ pub(crate) fn counted_total(
 ) -> Expr {
     match status {
         None => stored(organization_id, None, role),
-        Some(InvitationStatus::Pending) => {
-            stored(organization_id, Some(InvitationStatus::Pending), role)
-                .sub(due(organization_id, role, now))
-        }
-        Some(InvitationStatus::Expired) => {
-            stored(organization_id, Some(InvitationStatus::Expired), role)
-                .add(due(organization_id, role, now))
-        }
+        Some(InvitationStatus::Pending) => stored(
+            organization_id,
+            Some(InvitationStatus::Pending),
+            role,
+        )
+        .sub(due(organization_id, role, now)),
+        Some(InvitationStatus::Expired) => stored(
+            organization_id,
+            Some(InvitationStatus::Expired),
+            role,
+        )
+        .add(due(organization_id, role, now)),
         Some(other) => stored(organization_id, Some(other), role),
     }
 }
@@ -102,7 +106,8 @@ pub async fn recount(db: &DatabaseConnection) -> ServiceResult<u64> {
         }
         _ => begin_write(db).await?,
     };
-    txn.execute_unprepared("DELETE FROM invitation_count").await?;
+    txn.execute_unprepared("DELETE FROM invitation_count")
+        .await?;
     txn.execute_unprepared(
         "INSERT INTO invitation_count (organization_id, status, role, shard, n) \
          SELECT organization_id, status, role, 0, count(*) FROM invitation \

@@ -4,6 +4,8 @@
 mod auth;
 mod cli;
 mod concurrency;
+mod counters;
+mod cursor;
 mod db_faults;
 mod delivery_deadlines;
 mod delivery_ownership;
@@ -17,6 +19,7 @@ mod jwks;
 mod jwks_server;
 mod lifecycle;
 mod list;
+mod membership_cache;
 mod migrations;
 mod proxy;
 mod ratelimit;

@@ -111,7 +111,8 @@ pub fn decode(raw: &str, org: Uuid, query: &ListQuery) -> Result<Cursor, ApiErro
     let micros = i64::from_be_bytes(num(9..17));
     let created_at = DateTime::<Utc>::from_timestamp_micros(micros)
         .ok_or_else(|| invalid("is not a cursor this API issued"))?;
-    let id = Uuid::from_slice(&body[17..33]).map_err(|_| invalid("is not a cursor this API issued"))?;
+    let id =
+        Uuid::from_slice(&body[17..33]).map_err(|_| invalid("is not a cursor this API issued"))?;
     Ok(Cursor {
         page,
         after: Position { created_at, id },
@@ -130,7 +131,10 @@ fn fingerprint(org: Uuid, query: &ListQuery) -> [u8; 8] {
 }
 
 fn digest(domain: &[u8], data: &[u8]) -> [u8; 8] {
-    let hash = Sha256::new().chain_update(domain).chain_update(data).finalize();
+    let hash = Sha256::new()
+        .chain_update(domain)
+        .chain_update(data)
+        .finalize();
     let mut out = [0u8; 8];
     out.copy_from_slice(&hash[..8]);
     out

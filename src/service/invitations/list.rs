@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, LikeExpr, Order, Query},
 };
 use uuid::Uuid;
@@ -80,20 +80,23 @@ impl InvitationService {
         let outer = Query::select()
             .expr_as(total, Alias::new(TOTAL))
             .column((Alias::new(PAGE), Asterisk))
-            .from_subquery(Query::select().expr(Expr::val(1)).to_owned(), Alias::new("t"))
+            .from_subquery(
+                Query::select().expr(Expr::val(1)).to_owned(),
+                Alias::new("t"),
+            )
             .join_subquery(
                 JoinType::LeftJoin,
                 page,
                 Alias::new(PAGE),
                 Expr::val(1).eq(Expr::val(1)),
             )
-            .order_by((Alias::new(PAGE), invitation::Column::CreatedAt), Order::Desc)
+            .order_by(
+                (Alias::new(PAGE), invitation::Column::CreatedAt),
+                Order::Desc,
+            )
             .order_by((Alias::new(PAGE), invitation::Column::Id), Order::Desc)
             .to_owned();
-        let rows = self
-            .db
-            .query_all(&outer)
-            .await?;
+        let rows = self.db.query_all(&outer).await?;
         let mut total = 0u64;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
