@@ -49,10 +49,10 @@ impl MembershipCache {
         let key = (organization_id, user_id.to_owned());
         // Read before the query: a write that lands meanwhile makes this entry stale at once.
         let generation = service::members::generation();
-        if let Some((role, seen)) = roles.get(&key) {
-            if seen == generation {
-                return Ok(Some(role));
-            }
+        if let Some((role, seen)) = roles.get(&key)
+            && seen == generation
+        {
+            return Ok(Some(role));
         }
         let role = service::members::role_of(db, organization_id, user_id).await?;
         match role {
