@@ -120,7 +120,7 @@ impl InvitationsApi {
         email: Query<Option<String>>,
         /// Continue a walk: the `meta.nextCursor` of the previous page (opaque). Not with
         /// `page`; `status`, `role`, `email` and `limit` must repeat the previous request's.
-        #[oai(validator(max_length = 200))]
+        #[oai(example = "params::cursor_example", validator(max_length = 200))]
         cursor: Query<Option<String>>,
         req: &poem::Request,
     ) -> Result<ListInvitationsResponse, ErrorResponse<ListErrors>> {

@@ -2,7 +2,7 @@
 //! does not pay a membership query each time.
 //!
 //! Only memberships that exist are cached (a new member is seen at once). An entry lives at
-//! most `MEMBERSHIP_CACHE_TTL` (default and maximum 5 s; `0s` turns the cache off), so a
+//! most `MEMBERSHIP_CACHE_TTL` (at most 5 s; `0s`, the default, turns the cache off), so a
 //! role change or removal made elsewhere (another instance, an operator's SQL) takes effect
 //! within that time everywhere. A membership written by this process
 //! ([`service::members::upsert`]) invalidates every entry at once.

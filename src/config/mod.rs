@@ -97,7 +97,7 @@ pub struct HttpConfig {
     /// `RATE_LIMITS`, `RATE_LIMIT_*`, `TRUSTED_PROXIES` (§9.1).
     pub rate_limits: crate::ratelimit::RateLimitConfig,
     /// `MEMBERSHIP_CACHE_TTL`: how long a caller's role is trusted without a query (0 to 5 s;
-    /// `0s` turns the cache off).
+    /// `0s`, the default, turns the cache off).
     pub membership_cache_ttl: Duration,
 }
 
@@ -115,7 +115,9 @@ impl Default for HttpConfig {
                 caller: std::num::NonZeroU32::new(600),
                 trusted_proxies: Vec::new(),
             },
-            membership_cache_ttl: Duration::from_secs(5),
+            // Off unless asked for: with it on, a role changed by another process (another
+            // instance, `members add`) takes up to the TTL to apply here.
+            membership_cache_ttl: Duration::ZERO,
         }
     }
 }
