@@ -8,6 +8,7 @@
 //! body validation.
 
 pub mod jwks;
+mod membership;
 mod verifier;
 
 use std::sync::Arc;
@@ -17,13 +18,15 @@ use poem_openapi::{SecurityScheme, auth::Bearer};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-pub use self::verifier::{Claims, JwtVerifier};
+pub use self::{
+    membership::MembershipCache,
+    verifier::{Claims, JwtVerifier},
+};
 pub use crate::api::types::parse_uuid;
 use crate::{
     entity::OrgRole,
     error::ApiError,
     ratelimit::{self, Bucket},
-    service,
 };
 
 /// The header that names the organization an operation acts on.
@@ -52,6 +55,8 @@ pub struct OrgContext {
 pub struct AuthState {
     pub verifier: Arc<JwtVerifier>,
     pub db: DatabaseConnection,
+    /// Roles recently read, trusted for at most `MEMBERSHIP_CACHE_TTL`.
+    pub members: MembershipCache,
 }
 
 fn auth_state(req: &Request) -> Result<&AuthState, ApiError> {
@@ -143,7 +148,9 @@ async fn org_context(req: &Request, bearer: &Bearer) -> Result<OrgContext, ApiEr
             role: OrgRole::OrgAdmin,
         });
     }
-    let role = service::members::role_of(&state.db, organization_id, &caller.user_id)
+    let role = state
+        .members
+        .role_of(&state.db, organization_id, &caller.user_id)
         .await?
         .ok_or(ApiError::OrgMembershipRequired)?;
     Ok(OrgContext {

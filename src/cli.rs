@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `openapi`, `token`, `members add`, `migrate`.
+//! The command line: `serve` (default), `openapi`, `token`, `members add`, `migrate`,
+//! `recount`.
 
 use std::time::Duration;
 
@@ -56,6 +57,9 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<MigrateCommand>,
     },
+    /// Rebuild the invitation counters behind the list's `meta.total` from the rows (after a
+    /// restore, or if triggers were disabled during a load). Writers wait while it runs.
+    Recount,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +159,13 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate { command } => {
             migrate(&config, command.unwrap_or(MigrateCommand::Up)).await
+        }
+        Command::Recount => {
+            let db = db::connect(config.database_url.expose()).await?;
+            db::migrate_up(&db).await?;
+            let counted = service::counts::recount(&db).await?;
+            println!("recounted {counted} invitations");
+            Ok(())
         }
     }
 }

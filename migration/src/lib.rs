@@ -5,6 +5,7 @@ pub use sea_orm_migration::{MigrationStatus, prelude::*};
 mod m20261126_000001_create_invitation;
 mod m20261126_000002_create_organization_member;
 mod m20261126_000003_create_email_outbox;
+mod m20261201_000001_create_invitation_count;
 mod m20261201_100001_invitation_delivery;
 mod m20261201_100002_create_idempotency_key;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_invitation::Migration),
             Box::new(m20261126_000002_create_organization_member::Migration),
             Box::new(m20261126_000003_create_email_outbox::Migration),
+            Box::new(m20261201_000001_create_invitation_count::Migration),
             Box::new(m20261201_100001_invitation_delivery::Migration),
             Box::new(m20261201_100002_create_idempotency_key::Migration),
         ]

@@ -1,6 +1,7 @@
 //! `/api/v1/invitations`: list, create, get, revoke, resend.
 
 mod bulk;
+mod cursor;
 mod dto;
 
 use std::time::Duration;
@@ -33,8 +34,8 @@ use super::{
     params,
     responses::{Confirmation, Created, Said, ok_response},
     types::{
-        IdempotencyKey, InvitationId, InvitationStatus, OrgId, PageMeta, Role, Trimmed,
-        default_limit, default_page, paging,
+        IdempotencyKey, InvitationId, InvitationStatus, OrgId, Role, Trimmed, default_limit,
+        default_page, paging,
     },
 };
 use crate::{
@@ -95,7 +96,15 @@ impl InvitationsApi {
     /// Lists the organization's invitations, newest first (`createdAt` then `id`, descending),
     /// one page at a time. `status`, `role` and `email` narrow the list; `status=EXPIRED` also
     /// finds pending invitations whose `expiresAt` has passed. A page past the end is empty and
-    /// still reports the true `meta`. Requires `ORG_ADMIN` (or super admin).
+    /// still reports the true `meta`; `meta.total` is exact.
+    ///
+    /// Every answer carries `meta.nextCursor` (`null` on the last page). Passing it back as
+    /// `cursor`, with the same `status`, `role`, `email` and `limit`, returns the following page
+    /// at the same cost however deep the walk (keyset paging), so a client can start with page 1
+    /// and continue by cursor. In cursor mode `meta.page` is the page number the cursor leads to
+    /// (counted in pages of `limit` from where the walk started); `cursor` cannot be combined
+    /// with `page`. A malformed or modified cursor, or one used with other filters or another
+    /// `limit`, is a `VALIDATION_ERROR` naming `cursor`. Requires `ORG_ADMIN` (or super admin).
     #[oai(
         path = "/invitations",
         method = "get",
@@ -134,9 +143,15 @@ impl InvitationsApi {
             validator(max_length = 254, pattern = r"^[^\x00]*$")
         )]
         email: Query<Option<String>>,
+        /// Continue a walk: the `meta.nextCursor` of the previous page (opaque). Not with
+        /// `page`; `status`, `role`, `email` and `limit` must repeat the previous request's.
+        #[oai(example = "params::cursor_example", validator(max_length = 200))]
+        cursor: Query<Option<String>>,
+        req: &poem::Request,
     ) -> Result<ListInvitationsResponse, ErrorResponse<ListErrors>> {
+        let org = auth.0.organization_id;
         let (page, limit) = paging(page.0, limit.0);
-        let query = ListQuery {
+        let mut query = ListQuery {
             page,
             limit,
             status: status.0.map(|s| s.0.into()),
@@ -145,11 +160,23 @@ impl InvitationsApi {
                 .0
                 .map(|e| e.trim().to_lowercase())
                 .filter(|e| !e.is_empty()),
+            after: None,
         };
-        let (items, total) = self.service.list(auth.0.organization_id, &query).await?;
+        if let Some(raw) = cursor.0 {
+            if names_page(req) {
+                return Err(ApiError::validation("cursor: cannot be combined with page").into());
+            }
+            let decoded = cursor::decode(&raw, org, &query)?;
+            query.page = decoded.page;
+            query.after = Some(decoded.after);
+        }
+        let found = self.service.list(org, &query).await?;
+        let next = found
+            .next
+            .map(|after| cursor::encode(org, &query, query.page.saturating_add(1), after));
         Ok(ListInvitationsResponse(InvitationPage {
-            data: items.into_iter().map(Into::into).collect(),
-            meta: PageMeta::new(page, limit, total),
+            data: found.items.into_iter().map(Into::into).collect(),
+            meta: cursor::ListMeta::new(query.page, limit, found.total, next),
         }))
     }
 
@@ -421,4 +448,10 @@ impl InvitationsApi {
         let replay = claim(req, &self.db, organization_id, caller, key, self.key_hold).await?;
         Ok(replay.map(Idempotent::Replay))
     }
+}
+
+/// Whether the query string names `page` (its default cannot be told from an explicit 1).
+fn names_page(req: &poem::Request) -> bool {
+    let query = req.uri().query().unwrap_or_default();
+    url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "page")
 }

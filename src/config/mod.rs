@@ -96,6 +96,9 @@ pub struct HttpConfig {
     pub metrics_token: Option<Secret>,
     /// `RATE_LIMITS`, `RATE_LIMIT_*`, `TRUSTED_PROXIES` (§9.1).
     pub rate_limits: crate::ratelimit::RateLimitConfig,
+    /// `MEMBERSHIP_CACHE_TTL`: how long a caller's role is trusted without a query (0 to 5 s;
+    /// `0s`, the default, turns the cache off).
+    pub membership_cache_ttl: Duration,
 }
 
 impl Default for HttpConfig {
@@ -112,6 +115,9 @@ impl Default for HttpConfig {
                 caller: std::num::NonZeroU32::new(600),
                 trusted_proxies: Vec::new(),
             },
+            // Off unless asked for: with it on, a role changed by another process (another
+            // instance, `members add`) takes up to the TTL to apply here.
+            membership_cache_ttl: Duration::ZERO,
         }
     }
 }
@@ -200,6 +206,10 @@ impl Config {
             },
             metrics_token: var("METRICS_TOKEN").map(Secret::new),
             rate_limits: parse::rate_limits(&var, &defaults.rate_limits)?,
+            membership_cache_ttl: match var("MEMBERSHIP_CACHE_TTL") {
+                None => defaults.membership_cache_ttl,
+                Some(raw) => parse_duration("MEMBERSHIP_CACHE_TTL", &raw, 0, 5)?,
+            },
         };
         let mail_mode = match var("MAIL_MODE").as_deref().map(str::trim) {
             None => None,

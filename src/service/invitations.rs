@@ -6,11 +6,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-    sea_query::{Expr, ExprTrait, LikeExpr},
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
+
+mod list;
+
+pub use list::{ListPage, ListQuery, Position};
 
 pub use super::state::{Delivery, DeliveryStatus, Invitation};
 use crate::{
@@ -61,17 +64,6 @@ pub struct NewInvitation {
 pub struct Changes {
     pub role: Option<OrgRole>,
     pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// What a list request asks for. `page` starts at 1.
-#[derive(Clone, Debug)]
-pub struct ListQuery {
-    pub page: u64,
-    pub limit: u64,
-    pub status: Option<InvitationStatus>,
-    pub role: Option<OrgRole>,
-    /// Case-insensitive substring of the email.
-    pub email: Option<String>,
 }
 
 /// The invitations service, holding its database and the invitation policy.
@@ -240,48 +232,6 @@ impl InvitationService {
             .exec(&self.db)
             .await?;
         Ok(result.rows_affected)
-    }
-
-    /// One page of the organization's invitations, newest first, and the total matching.
-    pub async fn list(
-        &self,
-        organization_id: Uuid,
-        query: &ListQuery,
-    ) -> ServiceResult<(Vec<Invitation>, u64)> {
-        let now = now();
-        let mut filter =
-            Condition::all().add(invitation::Column::OrganizationId.eq(organization_id));
-        if let Some(status) = query.status {
-            filter = filter.add(status_condition(status, now));
-        }
-        if let Some(role) = query.role {
-            filter = filter.add(invitation::Column::Role.eq(role));
-        }
-        if let Some(email) = &query.email {
-            filter = filter.add(
-                Expr::col((invitation::Entity, invitation::Column::Email))
-                    .like(LikeExpr::new(format!("%{}%", escape_like(email))).escape('\\')),
-            );
-        }
-        let select = invitation::Entity::find().filter(filter);
-        // A read transaction gives the count and the page one snapshot on PostgreSQL.
-        let txn = self.db.begin().await?;
-        let total = select.clone().count(&txn).await?;
-        let rows = select
-            .find_also_related(email_outbox::Entity)
-            .order_by_desc(invitation::Column::CreatedAt)
-            .order_by_desc(invitation::Column::Id)
-            .offset((query.page - 1).saturating_mul(query.limit))
-            .limit(query.limit)
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok((
-            rows.into_iter()
-                .map(|(row, email)| Invitation::at(row, email.as_ref(), now))
-                .collect(),
-            total,
-        ))
     }
 
     /// One invitation of the organization; another organization's id is not found.
@@ -578,16 +528,4 @@ async fn retire_expired(
         .exec(txn)
         .await?;
     Ok(())
-}
-
-/// Makes user text match literally inside a LIKE pattern.
-fn escape_like(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

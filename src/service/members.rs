@@ -4,12 +4,23 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use uuid::Uuid;
 
 use crate::{
     entity::{OrgRole, organization_member as member},
     service::{ServiceError, ServiceResult, normalize_email, now},
 };
+
+/// Counts the membership writes this process made, so caches of roles can tell an entry
+/// read before the latest write.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The number of membership writes this process has made so far.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
 
 /// The role a user holds in an organization, if any.
 pub async fn role_of(
@@ -68,6 +79,7 @@ pub async fn upsert(
         )
         .exec_without_returning(db)
         .await?;
+    GENERATION.fetch_add(1, Ordering::AcqRel);
     member::Entity::find_by_id((organization_id, user_id.to_owned()))
         .one(db)
         .await?

@@ -2,6 +2,7 @@
 //! [`ServiceError`]s.
 
 pub mod acceptance;
+pub mod counts;
 mod error;
 pub mod idempotency;
 pub mod invitations;

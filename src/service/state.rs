@@ -78,17 +78,39 @@ impl Delivery {
         }
     }
 
+    /// From the latest email's columns, as a joined read returns them (all `None`: no email).
+    pub fn of_columns(
+        status: Option<OutboxStatus>,
+        attempts: Option<i32>,
+        last_error: Option<String>,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        match status {
+            None => Self::of(None),
+            Some(status) => Self::from_row(status, attempts.unwrap_or(0), last_error, sent_at),
+        }
+    }
+
     fn of(email: Option<&outbox::Model>) -> Self {
-        let Some(email) = email else {
-            return Self {
+        match email {
+            None => Self {
                 status: DeliveryStatus::Cancelled,
                 attempts: 0,
                 last_error: Some(NO_EMAIL_ON_RECORD.to_owned()),
                 sent_at: None,
-            };
-        };
-        let status = match email.status {
-            OutboxStatus::Pending if email.attempts == 0 => DeliveryStatus::Queued,
+            },
+            Some(m) => Self::from_row(m.status, m.attempts, m.last_error.clone(), m.sent_at),
+        }
+    }
+
+    fn from_row(
+        status: OutboxStatus,
+        attempts: i32,
+        last_error: Option<String>,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        let status = match status {
+            OutboxStatus::Pending if attempts == 0 => DeliveryStatus::Queued,
             OutboxStatus::Pending => DeliveryStatus::Retrying,
             OutboxStatus::Sent => DeliveryStatus::Sent,
             OutboxStatus::Failed => DeliveryStatus::Failed,
@@ -96,9 +118,9 @@ impl Delivery {
         };
         Self {
             status,
-            attempts: email.attempts,
-            last_error: email.last_error.clone(),
-            sent_at: email.sent_at,
+            attempts,
+            last_error,
+            sent_at,
         }
     }
 

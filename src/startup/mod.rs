@@ -160,6 +160,7 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
     let auth = AuthState {
         verifier: state.verifier.clone(),
         db: state.db.clone(),
+        members: crate::auth::MembershipCache::new(state.http.membership_cache_ttl),
     };
     let limits = Arc::new(crate::ratelimit::RateLimits::new(&state.http.rate_limits));
     let route = crate::cors::wrap(

@@ -32,7 +32,7 @@ async fn list_invitations_pages_newest_first_with_true_meta() {
     resp.assert_status(200);
     assert_eq!(
         resp.body["meta"],
-        serde_json::json!({ "page": 1, "limit": 20, "total": 5, "totalPages": 1 })
+        serde_json::json!({ "page": 1, "limit": 20, "total": 5, "totalPages": 1, "nextCursor": null })
     );
     assert_eq!(
         emails(&resp.body),
@@ -40,9 +40,12 @@ async fn list_invitations_pages_newest_first_with_true_meta() {
     );
 
     let resp = list(&app, &admin, "?limit=2&page=2").await;
+    let mut meta = resp.body["meta"].clone();
+    let next = meta["nextCursor"].take();
+    assert!(next.is_string(), "a next page follows: {next}");
     assert_eq!(
-        resp.body["meta"],
-        serde_json::json!({ "page": 2, "limit": 2, "total": 5, "totalPages": 3 })
+        meta,
+        serde_json::json!({ "page": 2, "limit": 2, "total": 5, "totalPages": 3, "nextCursor": null })
     );
     assert_eq!(emails(&resp.body), ["p2@example.com", "p1@example.com"]);
 
@@ -69,7 +72,7 @@ async fn list_invitations_reports_zero_pages_when_empty_and_sees_only_its_organi
     let resp = list(&app, &admin, "").await;
     assert_eq!(
         resp.body,
-        serde_json::json!({ "data": [], "meta": { "page": 1, "limit": 20, "total": 0, "totalPages": 0 } })
+        serde_json::json!({ "data": [], "meta": { "page": 1, "limit": 20, "total": 0, "totalPages": 0, "nextCursor": null } })
     );
 }
 

@@ -8,8 +8,8 @@ use crate::{
         body::JsonRequest,
         examples,
         types::{
-            Email, InvitationStatus, NewEmail, Nullable, NullableEnum, NullableTimestamp, PageMeta,
-            Role, Timestamp,
+            Email, InvitationStatus, NewEmail, Nullable, NullableEnum, NullableTimestamp, Role,
+            Timestamp,
         },
     },
     service::invitations as svc,
@@ -155,14 +155,14 @@ pub struct InvitationPage {
     /// The invitations on this page, newest first.
     pub data: Vec<InvitationDto>,
     /// Paging information.
-    pub meta: PageMeta,
+    pub meta: super::cursor::ListMeta,
 }
 
 impl Example for InvitationPage {
     fn example() -> Self {
         Self {
             data: vec![InvitationDto::example()],
-            meta: PageMeta::example(),
+            meta: super::cursor::ListMeta::example(),
         }
     }
 }
