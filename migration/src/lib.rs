@@ -5,6 +5,7 @@ pub use sea_orm_migration::{MigrationStatus, prelude::*};
 mod m20261126_000001_create_invitation;
 mod m20261126_000002_create_organization_member;
 mod m20261126_000003_create_email_outbox;
+mod m20261201_000100_email_outbox_notify;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_invitation::Migration),
             Box::new(m20261126_000002_create_organization_member::Migration),
             Box::new(m20261126_000003_create_email_outbox::Migration),
+            Box::new(m20261201_000100_email_outbox_notify::Migration),
         ]
     }
 }

@@ -89,6 +89,7 @@ impl InvitationService {
         }
         outbox::enqueue(&txn, model.id, &model.email, &token).await?;
         txn.commit().await?;
+        outbox::wake();
         tracing::info!(invitation = %model.id, "invitation created");
         Ok(Invitation::at(model, now))
     }
@@ -98,7 +99,7 @@ impl InvitationService {
     async fn pending_conflict(
         &self,
         err: sea_orm::DbErr,
-        txn: sea_orm::DatabaseTransaction,
+        txn: super::WriteTxn,
         organization_id: Uuid,
         email: &str,
     ) -> ServiceError {
@@ -237,6 +238,7 @@ impl InvitationService {
         outbox::cancel_pending(&txn, id).await?;
         outbox::enqueue(&txn, id, &updated.email, &token).await?;
         txn.commit().await?;
+        outbox::wake();
         tracing::info!("invitation resent");
         Ok(Invitation::at(updated, now))
     }
