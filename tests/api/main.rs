@@ -25,4 +25,5 @@ mod slow_clients;
 mod smtp_server;
 mod socket;
 mod spec;
+mod wakeup;
 mod worker_support;
