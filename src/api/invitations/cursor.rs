@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
+    api::types::Nullable,
     error::ApiError,
     service::invitations::{ListQuery, Position},
 };
@@ -35,7 +36,7 @@ pub struct ListMeta {
     pub total_pages: i64,
     /// Pass as `cursor` (with the same filters and `limit`) for the next page; `null` when
     /// this is the last page.
-    pub next_cursor: Option<String>,
+    pub next_cursor: Nullable<String>,
 }
 
 impl Example for ListMeta {
@@ -45,7 +46,7 @@ impl Example for ListMeta {
             limit: 20,
             total: 1,
             total_pages: 1,
-            next_cursor: None,
+            next_cursor: Nullable(None),
         }
     }
 }
@@ -58,7 +59,7 @@ impl ListMeta {
             limit: signed(limit),
             total: signed(total),
             total_pages: signed(total.div_ceil(limit.max(1))),
-            next_cursor,
+            next_cursor: Nullable(next_cursor),
         }
     }
 }
