@@ -102,8 +102,8 @@ impl InvitationsApi {
     /// `cursor`, with the same `status`, `role`, `email` and `limit`, returns the following page
     /// at the same cost however deep the walk (keyset paging), so a client can start with page 1
     /// and continue by cursor. In cursor mode `meta.page` is the page number the cursor leads to
-    /// (counted in pages of `limit` from where the walk started); `cursor` cannot be combined
-    /// with `page`. A malformed or modified cursor, or one used with other filters or another
+    /// (counted in pages of `limit` from where the walk started) and `page` is ignored. A
+    /// malformed or modified cursor, or one used with other filters or another
     /// `limit`, is a `VALIDATION_ERROR` naming `cursor`. Requires `ORG_ADMIN` (or super admin).
     #[oai(
         path = "/invitations",
@@ -143,11 +143,14 @@ impl InvitationsApi {
             validator(max_length = 254, pattern = r"^[^\x00]*$")
         )]
         email: Query<Option<String>>,
-        /// Continue a walk: the `meta.nextCursor` of the previous page (opaque). Not with
-        /// `page`; `status`, `role`, `email` and `limit` must repeat the previous request's.
-        #[oai(example = "params::cursor_example", validator(max_length = 200))]
+        /// Continue a walk: the `meta.nextCursor` of the previous page (opaque base64url);
+        /// `page` is then ignored, and `status`, `role`, `email` and `limit` must repeat the
+        /// previous request's.
+        #[oai(
+            example = "params::cursor_example",
+            validator(max_length = 200, pattern = r"^[A-Za-z0-9_-]*$")
+        )]
         cursor: Query<Option<String>>,
-        req: &poem::Request,
     ) -> Result<ListInvitationsResponse, ErrorResponse<ListErrors>> {
         let org = auth.0.organization_id;
         let (page, limit) = paging(page.0, limit.0);
@@ -163,9 +166,6 @@ impl InvitationsApi {
             after: None,
         };
         if let Some(raw) = cursor.0 {
-            if names_page(req) {
-                return Err(ApiError::validation("cursor: cannot be combined with page").into());
-            }
             let decoded = cursor::decode(&raw, org, &query)?;
             query.page = decoded.page;
             query.after = Some(decoded.after);
@@ -353,7 +353,7 @@ impl InvitationsApi {
     ) -> Result<InvitationResponse, ErrorResponse<UpdateErrors>> {
         let changes = Changes {
             role: body.0.role.0.map(Into::into),
-            expires_at: body.0.expires_at.map(|t| t.0),
+            expires_at: body.0.expires_at.and_then(|t| t.0),
         };
         if changes.role.is_none() && changes.expires_at.is_none() {
             return Err(ApiError::validation("body: must set role or expiresAt").into());
@@ -448,10 +448,4 @@ impl InvitationsApi {
         let replay = claim(req, &self.db, organization_id, caller, key, self.key_hold).await?;
         Ok(replay.map(Idempotent::Replay))
     }
-}
-
-/// Whether the query string names `page` (its default cannot be told from an explicit 1).
-fn names_page(req: &poem::Request) -> bool {
-    let query = req.uri().query().unwrap_or_default();
-    url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "page")
 }

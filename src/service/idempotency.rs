@@ -3,8 +3,8 @@
 //! The first request with a key inserts the row and holds it (`owner`, `locked_until`) while
 //! it runs; the primary key decides which of several concurrent requests that is. Its answer
 //! (status, body, `Location`) is then written to the row, conditional on still holding it, and
-//! replayed to every retry with the same fingerprint for 24 hours. A 5xx answer is not kept:
-//! the row is deleted so a retry runs again. A holder that died without answering is presumed
+//! replayed to every retry with the same fingerprint for 24 hours. A 5xx or 429 answer is not
+//! kept: the row is deleted so a retry runs again. A holder that died without answering is presumed
 //! gone once `locked_until` passes, and the next request takes the key over.
 
 use std::time::Duration;
@@ -173,7 +173,8 @@ pub async fn finish(
             .add(key::Column::Key.eq(reservation.scope.key.as_str()))
             .add(key::Column::Owner.eq(reservation.owner))
     };
-    let rows = if answer.status >= 500 {
+    // A 429 says "later": stored, it would answer every retry for 24 hours.
+    let rows = if answer.status >= 500 || answer.status == 429 {
         key::Entity::delete_many()
             .filter(held(sea_orm::Condition::all()))
             .exec(db)

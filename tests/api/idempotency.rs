@@ -256,3 +256,43 @@ async fn keys_are_purged_after_their_retention() {
         .await
         .assert_status(201);
 }
+
+#[tokio::test]
+async fn a_429_is_not_stored_so_the_retry_after_the_wait_runs() {
+    let app = crate::helpers::spawn_app_with(&[("RESEND_COOLDOWN", "60s")]).await;
+    let admin = app.admin().await;
+    let inv = app.invite(&admin, "a@example.com", None).await;
+    let id = inv["id"].as_str().expect("id");
+    let path = format!("/api/v1/invitations/{id}/resend");
+    let first = app
+        .post(&path)
+        .acting_as(&admin)
+        .header("Idempotency-Key", "later")
+        .send()
+        .await;
+    first.assert_error(429, "TOO_MANY_REQUESTS");
+    assert!(first.headers.get("retry-after").is_some());
+    // The cooldown passes (moved back in time here); the retry runs and is not a replay.
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        use voke_invitations::entity::invitation;
+        invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::LastSentAt,
+                Expr::value(Some(chrono::Utc::now() - chrono::Duration::minutes(2))),
+            )
+            .filter(invitation::Column::Id.eq(uuid::Uuid::parse_str(id).expect("uuid")))
+            .exec(&app.db)
+            .await
+            .expect("age the email");
+    }
+    let retry = app
+        .post(&path)
+        .acting_as(&admin)
+        .header("Idempotency-Key", "later")
+        .send()
+        .await;
+    retry.assert_status(200);
+    assert!(retry.headers.get("idempotent-replayed").is_none());
+    assert_eq!(retry.body["sendCount"], 2);
+}

@@ -179,7 +179,7 @@ pub struct CreateInvitationRequest {
     /// When the invitation expires: between now + 5 minutes and now + `INVITATION_MAX_TTL`
     /// (30 days by default). Absent or `null`: now + `INVITATION_TTL` (7 days by default).
     #[oai(skip_serializing_if_is_none)]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<NullableTimestamp>,
 }
 
 impl JsonRequest for CreateInvitationRequest {}
@@ -190,7 +190,7 @@ impl CreateInvitationRequest {
         svc::NewInvitation {
             email: self.email.0,
             role: self.role.0.unwrap_or(Role::Viewer).into(),
-            expires_at: self.expires_at.map(|t| t.0),
+            expires_at: self.expires_at.and_then(|t| t.0),
         }
     }
 }
@@ -216,7 +216,7 @@ pub struct UpdateInvitationRequest {
     /// The new expiry, between now + 5 minutes and now + `INVITATION_MAX_TTL`; absent or
     /// `null` leaves it.
     #[oai(skip_serializing_if_is_none)]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<NullableTimestamp>,
 }
 
 impl JsonRequest for UpdateInvitationRequest {}
