@@ -287,20 +287,7 @@ impl InvitationsApi {
             .service
             .create_many(ctx.organization_id, wanted, &ctx.caller.user_id)
             .await?;
-        let results = items
-            .into_iter()
-            .zip(outcomes)
-            .enumerate()
-            .map(|(index, (item, outcome))| match (item, outcome) {
-                (Err(lines), _) => BulkResult::failed(index, &ApiError::Validation(lines)),
-                (Ok(_), Some(Ok(invitation))) => BulkResult::created(index, invitation.into()),
-                (Ok(_), Some(Err(e))) => BulkResult::failed(index, &ApiError::from(e)),
-                (Ok(_), None) => BulkResult::failed(
-                    index,
-                    &ApiError::internal(anyhow::anyhow!("bulk item {index} has no outcome")),
-                ),
-            })
-            .collect();
+        let results = BulkResult::all(items, outcomes);
         Ok(Idempotent::Fresh(BulkCreateResponse(BulkResponse::new(
             results,
         ))))

@@ -10,21 +10,6 @@ use crate::{
     smtp_server::{Behaviour, SmtpServer},
 };
 
-/// Moves the invitation's latest email `by` into the past, as time passing would.
-async fn age_last_email(app: &TestApp, id: &str, by: chrono::Duration) {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-    use voke_invitations::entity::invitation;
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::LastSentAt,
-            Expr::value(Some(chrono::Utc::now() - by)),
-        )
-        .filter(invitation::Column::Id.eq(uuid::Uuid::parse_str(id).expect("uuid")))
-        .exec(&app.db)
-        .await
-        .expect("age the email");
-}
-
 async fn get(app: &TestApp, actor: &crate::helpers::Actor, id: &str) -> Value {
     let resp = app
         .get(&format!("/api/v1/invitations/{id}"))
@@ -150,7 +135,7 @@ async fn a_resend_inside_the_cooldown_is_429_with_retry_after_but_the_state_chec
     assert_eq!(app.outbox().await.len(), 1, "no second email");
 
     // Once the cooldown has passed (moved back in time here), the resend goes through.
-    age_last_email(&app, id, chrono::Duration::minutes(2)).await;
+    app.age_last_email(id, chrono::Duration::minutes(2)).await;
     app.post(&path)
         .acting_as(&admin)
         .send()
@@ -183,7 +168,9 @@ async fn two_instances_cannot_both_resend_inside_the_cooldown() {
     let inv = first.invite(&admin, "a@example.com", None).await;
     let id = inv["id"].as_str().expect("id").to_owned();
     // Let the create's email age past the cooldown, then race two resends per instance.
-    age_last_email(&first, &id, chrono::Duration::minutes(2)).await;
+    first
+        .age_last_email(&id, chrono::Duration::minutes(2))
+        .await;
     let mut tasks = Vec::new();
     for app in [&first, &second, &first, &second] {
         let (app, admin, id) = (app.clone(), admin.clone(), id.clone());

@@ -414,6 +414,23 @@ impl TestApp {
             .expect("expire invitation");
     }
 
+    /// Moves an invitation's latest email `by` into the past, as time passing would (for the
+    /// resend cooldown).
+    pub async fn age_last_email(&self, id: &str, by: chrono::Duration) {
+        let id = Uuid::parse_str(id).expect("uuid");
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        use voke_invitations::entity::invitation;
+        invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::LastSentAt,
+                Expr::value(Some(chrono::Utc::now() - by)),
+            )
+            .filter(invitation::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .expect("age the email");
+    }
+
     /// Runs raw SQL (for assertions on stored rows).
     pub async fn query_one(&self, sql: &str) -> Option<sea_orm::QueryResult> {
         self.db

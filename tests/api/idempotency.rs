@@ -273,19 +273,7 @@ async fn a_429_is_not_stored_so_the_retry_after_the_wait_runs() {
     first.assert_error(429, "TOO_MANY_REQUESTS");
     assert!(first.headers.get("retry-after").is_some());
     // The cooldown passes (moved back in time here); the retry runs and is not a replay.
-    {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-        use voke_invitations::entity::invitation;
-        invitation::Entity::update_many()
-            .col_expr(
-                invitation::Column::LastSentAt,
-                Expr::value(Some(chrono::Utc::now() - chrono::Duration::minutes(2))),
-            )
-            .filter(invitation::Column::Id.eq(uuid::Uuid::parse_str(id).expect("uuid")))
-            .exec(&app.db)
-            .await
-            .expect("age the email");
-    }
+    app.age_last_email(id, chrono::Duration::minutes(2)).await;
     let retry = app
         .post(&path)
         .acting_as(&admin)

@@ -20,6 +20,7 @@ use crate::{
         validate::Violation,
     },
     error::{ApiError, ErrorBody},
+    service::invitations::ItemResult,
 };
 
 /// One item of a batch: a valid create body, or why it is not one (its `details.errors`).
@@ -136,6 +137,28 @@ impl BulkResult {
             invitation: Nullable(Some(invitation)),
             error: Nullable(None),
         }
+    }
+
+    /// Each item's result, in request order: refused before the service saw it, or what the
+    /// service answered for it.
+    pub fn all(
+        items: Vec<Result<CreateInvitationRequest, Vec<String>>>,
+        outcomes: Vec<Option<ItemResult>>,
+    ) -> Vec<Self> {
+        items
+            .into_iter()
+            .zip(outcomes)
+            .enumerate()
+            .map(|(index, (item, outcome))| match (item, outcome) {
+                (Err(lines), _) => Self::failed(index, &ApiError::Validation(lines)),
+                (Ok(_), Some(Ok(invitation))) => Self::created(index, invitation.into()),
+                (Ok(_), Some(Err(e))) => Self::failed(index, &ApiError::from(e)),
+                (Ok(_), None) => Self::failed(
+                    index,
+                    &ApiError::internal(anyhow::anyhow!("bulk item {index} has no outcome")),
+                ),
+            })
+            .collect()
     }
 
     pub fn failed(index: usize, error: &ApiError) -> Self {
