@@ -36,7 +36,7 @@ async fn outside_write(app: &TestApp, sql: &str) {
 
 #[tokio::test]
 async fn a_role_changed_or_removed_elsewhere_takes_effect_within_the_ttl() {
-    let app = spawn_app_with(&[("MEMBERSHIP_CACHE_TTL", "2s")]).await;
+    let app = spawn_app_with(&[("MEMBERSHIP_CACHE_TTL", "5s")]).await;
     let admin = app.admin().await;
     assert_eq!(list_status(&app, &admin).await, 200);
 
@@ -53,7 +53,7 @@ async fn a_role_changed_or_removed_elsewhere_takes_effect_within_the_ttl() {
     assert_eq!(list_status(&app, &admin).await, 200);
     // ...but not beyond the TTL.
     let took = until_status(&app, &admin, 403).await;
-    assert!(took <= Duration::from_secs(3), "took {took:?}");
+    assert!(took <= Duration::from_secs(6), "took {took:?}");
 
     // Back to admin through the process: seen at once.
     app.member(admin.org, &admin.user_id, OrgRole::OrgAdmin)
@@ -69,7 +69,7 @@ async fn a_role_changed_or_removed_elsewhere_takes_effect_within_the_ttl() {
     )
     .await;
     let took = until_status(&app, &admin, 403).await;
-    assert!(took <= Duration::from_secs(3), "took {took:?}");
+    assert!(took <= Duration::from_secs(6), "took {took:?}");
 }
 
 #[tokio::test]
