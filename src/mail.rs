@@ -1,23 +1,29 @@
 //! Rendering and sending the invitation email: SMTP with lettre, or the log in development.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use lettre::{
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Message,
     address::AddressError,
     message::{Mailbox, MultiPart},
     transport::smtp::{
-        PoolConfig,
         authentication::Credentials,
         client::{Tls, TlsParameters},
     },
 };
+
+mod pool;
+
+pub use pool::SmtpPool;
 
 use crate::config::{ConfigError, MailConfig};
 
 /// The default deadline for one whole delivery: connect, greeting, TLS, authentication and the
 /// SMTP transaction. Also given to lettre, whose own timeout on Tokio bounds only the connect.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Idle SMTP connections kept for reuse (at most one per message in flight is ever needed).
+pub const MAX_IDLE_CONNECTIONS: usize = 64;
 
 /// Why a message was not delivered; its text is what the outbox records.
 #[derive(Debug, thiserror::Error)]
@@ -101,10 +107,7 @@ pub fn escape_html(raw: &str) -> String {
 #[derive(Clone)]
 pub enum Mailer {
     /// A real SMTP server.
-    Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        from: Mailbox,
-    },
+    Smtp { pool: Arc<SmtpPool>, from: Mailbox },
     /// Development: the whole message, link included, is written to the log.
     Log,
 }
@@ -128,15 +131,19 @@ impl Mailer {
         let Some(url) = &config.smtp_url else {
             return Ok(Self::Log);
         };
-        let transport = smtp_transport(url.expose()).map_err(|reason| ConfigError {
+        let pool = smtp_transport(url.expose()).map_err(|reason| ConfigError {
             variable: "SMTP_URL",
             reason,
         })?;
-        Ok(Self::Smtp { transport, from })
+        Ok(Self::Smtp {
+            pool: Arc::new(pool),
+            from,
+        })
     }
 
-    /// Delivers one message, giving up after `deadline` whatever the server does. Dropping the
-    /// returned future abandons the conversation; the connection is closed, never reused.
+    /// Delivers one message, giving up after `deadline` whatever the server does. A connection
+    /// is reused only after a transaction that completed; dropping the returned future
+    /// abandons the conversation and closes its connection, never reused.
     pub async fn send(&self, email: &InvitationEmail, deadline: Duration) -> Result<(), MailError> {
         match self {
             Self::Log => {
@@ -150,9 +157,10 @@ impl Mailer {
                 );
                 Ok(())
             }
-            Self::Smtp { transport, from } => {
+            Self::Smtp { pool, from } => {
                 let message = build_message(from, email)?;
-                tokio::time::timeout(deadline, transport.send(message))
+                let bytes = message.formatted();
+                tokio::time::timeout(deadline, pool.send(message.envelope(), &bytes))
                     .await
                     .map_err(|_| MailError::TimedOut(deadline))??;
                 Ok(())
@@ -178,7 +186,7 @@ fn build_message(from: &Mailbox, email: &InvitationEmail) -> Result<Message, Mai
 
 /// `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it; `?tls=none` never,
 /// `?tls=required` always) or `smtps://…` (implicit TLS).
-fn smtp_transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+fn smtp_transport(raw: &str) -> Result<SmtpPool, String> {
     let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
     let host = url
         .host_str()
@@ -202,26 +210,27 @@ fn smtp_transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, Strin
             ));
         }
     };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(url.port().unwrap_or(default_port))
-        .tls(tls)
-        .timeout(Some(SEND_TIMEOUT))
-        // No pooled connections: lettre would recycle a connection whose conversation was
-        // abandoned mid-transaction (a timed-out or cancelled send), and the next message
-        // would read the previous one's replies. One connection per message, closed after.
-        .pool_config(PoolConfig::new().max_size(0));
-    if !url.username().is_empty() {
+    let credentials = (!url.username().is_empty()).then(|| {
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8_lossy()
                 .into_owned()
         };
-        builder = builder.credentials(Credentials::new(
+        Credentials::new(
             decode(url.username()),
             decode(url.password().unwrap_or_default()),
-        ));
-    }
-    Ok(builder.build())
+        )
+    });
+    // Not lettre's pool: it recycles a connection whose conversation was abandoned
+    // mid-transaction (a timed-out or cancelled send). See `pool`.
+    Ok(SmtpPool::new(
+        host,
+        url.port().unwrap_or(default_port),
+        tls,
+        credentials,
+        SEND_TIMEOUT,
+        MAX_IDLE_CONNECTIONS,
+    ))
 }
 
 #[cfg(test)]

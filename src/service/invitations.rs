@@ -119,6 +119,7 @@ impl InvitationService {
         {
             Ok(created) => {
                 txn.commit().await?;
+                outbox::wake();
                 tracing::info!(invitation = %created.row.id, "invitation created");
                 Ok(created)
             }
@@ -191,6 +192,7 @@ impl InvitationService {
             results.push(Some(outcome));
         }
         txn.commit().await?;
+        outbox::wake();
         let created = results.iter().filter(|r| matches!(r, Some(Ok(_)))).count();
         tracing::info!(created, "invitations created in bulk");
         Ok(results)
@@ -389,6 +391,7 @@ impl InvitationService {
         outbox::cancel_pending(&txn, id).await?;
         outbox::enqueue(&txn, email_id, id, &row.email, &token).await?;
         txn.commit().await?;
+        outbox::wake();
         tracing::info!("invitation resent");
         let updated = invitation::Model {
             status: InvitationStatus::Pending,

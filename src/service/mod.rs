@@ -11,13 +11,14 @@ pub mod members;
 pub mod outbox;
 pub mod state;
 pub mod tokens;
+pub mod write_lock;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 pub use error::{ServiceError, ServiceResult, Transition, is_unavailable, is_unique_violation};
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+pub use write_lock::WriteTxn;
 
 /// The current time at the precision the API reports (milliseconds), so what is stored and
 /// what is returned compare equal.
@@ -27,16 +28,19 @@ pub fn now() -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-/// Starts a transaction that will write. On SQLite it takes the write lock up front
-/// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing
-/// with `database is locked` when a read transaction tries to upgrade. PostgreSQL ignores
-/// the SQLite mode.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
+/// Starts a transaction that will write. On SQLite it first takes this process's write permit
+/// (see [`write_lock`]), so concurrent writers queue in process, then the write lock up front
+/// (`BEGIN IMMEDIATE`), so a read transaction never fails with `database is locked` trying to
+/// upgrade. PostgreSQL takes no permit and ignores the SQLite mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+    let permit = write_lock::write_permit(db).await?;
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
+    Ok(WriteTxn::new(txn, permit))
 }
 
 /// Normalises an email the one way the service compares them.

@@ -6,20 +6,40 @@
 //! (`WHERE id = ? AND lock_owner = ? AND status = 'PENDING'`), and the holder renews that
 //! message's lease right before sending it.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Statement, UpdateMany,
+    EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    Statement, UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{
-    entity::email_outbox::{self as outbox, OutboxStatus},
-    service::now,
+    entity::{
+        email_outbox::{self as outbox, OutboxStatus},
+        invitation,
+    },
+    service::{now, write_lock::write_permit},
 };
+
+/// Bumped after a transaction that queued a message commits; every worker in this process
+/// watches it (other instances hear of it through PostgreSQL `NOTIFY`, see `worker::listen`).
+static QUEUED: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// Wakes this process's workers: call after committing a transaction that called
+/// [`enqueue`]. Cheap, never blocks, and harmless when nothing is waiting.
+pub fn wake() {
+    QUEUED.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// What a worker waits on between polls: changes on every [`wake`].
+pub fn wakeups() -> watch::Receiver<u64> {
+    QUEUED.subscribe()
+}
 
 /// Queues one invitation email carrying `token` as message `id` (the invitation's
 /// `email_id`). Call inside the invitation's transaction.
@@ -69,11 +89,27 @@ pub async fn cancel_pending(db: &impl ConnectionTrait, invitation_id: Uuid) -> R
 #[derive(Clone, Debug)]
 pub struct Claim {
     pub owner: Uuid,
-    pub messages: Vec<outbox::Model>,
+    pub messages: Vec<Claimed>,
 }
 
-/// Claims up to `limit` due messages for the length of `lease`. Each claim has its own owner
-/// id, so what it returns is exactly what this call locked.
+/// One claimed message with its invitation as it was at the claim (`None` if it is gone),
+/// read in the same statement so the worker runs no query per message before renewing.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub message: outbox::Model,
+    pub invitation: Option<invitation::Model>,
+}
+
+fn message_invitation() -> RelationDef {
+    outbox::Entity::belongs_to(invitation::Entity)
+        .from(outbox::Column::InvitationId)
+        .to(invitation::Column::Id)
+        .into()
+}
+
+/// Claims up to `limit` due messages for the length of `lease`, then reads them joined with
+/// their invitations (two statements whatever `limit` is). Each claim has its own owner id,
+/// so what it returns is exactly what this call locked.
 pub async fn claim(db: &DatabaseConnection, limit: u64, lease: Duration) -> Result<Claim, DbErr> {
     let owner = Uuid::now_v7();
     let now = now();
@@ -106,15 +142,32 @@ pub async fn claim(db: &DatabaseConnection, limit: u64, lease: Duration) -> Resu
             ],
         ),
     };
-    db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+    let permit = write_permit(db).await?;
+    let claimed = db
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
+    drop(permit);
+    if claimed.rows_affected() == 0 {
+        return Ok(Claim {
+            owner,
+            messages: Vec::new(),
+        });
+    }
     let messages = outbox::Entity::find()
+        .join(JoinType::LeftJoin, message_invitation())
+        .select_also(invitation::Entity)
         .filter(outbox::Column::LockOwner.eq(owner))
         .filter(outbox::Column::Status.eq(OutboxStatus::Pending))
         .order_by_asc(outbox::Column::NextAttemptAt)
         .order_by_asc(outbox::Column::Id)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|(message, invitation)| Claimed {
+            message,
+            invitation,
+        })
+        .collect();
     Ok(Claim { owner, messages })
 }
 
@@ -128,6 +181,7 @@ pub async fn renew(
     lease: Duration,
 ) -> Result<bool, DbErr> {
     let now = now();
+    let _permit = write_permit(db).await?;
     let renewed = held(outbox::Entity::update_many(), id, owner)
         .col_expr(
             outbox::Column::LockedUntil,
@@ -142,6 +196,7 @@ pub async fn renew(
 /// means it did not (the lease ran out mid-send) and nothing was written.
 pub async fn mark_sent(db: &DatabaseConnection, id: Uuid, owner: Uuid) -> Result<bool, DbErr> {
     let now = now();
+    let _permit = write_permit(db).await?;
     let marked = held(outbox::Entity::update_many(), id, owner)
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
         .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None))
@@ -206,6 +261,7 @@ pub async fn mark_failed(
             Expr::value(next_attempt(now, backoff)),
         )
     };
+    let _permit = write_permit(db).await?;
     let written = update.exec(db).await?.rows_affected == 1;
     Ok(written.then_some(Failure { attempts, gave_up }))
 }
@@ -213,6 +269,7 @@ pub async fn mark_failed(
 /// Hands back every message `owner` still holds unsent (at shutdown, or after an error), so
 /// another instance or the next start can take them at once instead of waiting out the lease.
 pub async fn release(db: &DatabaseConnection, owner: Uuid) -> Result<u64, DbErr> {
+    let _permit = write_permit(db).await?;
     let released = outbox::Entity::update_many()
         .col_expr(outbox::Column::LockOwner, Expr::value(Option::<Uuid>::None))
         .col_expr(

@@ -50,7 +50,7 @@ impl Application {
             db.clone(),
             mailer,
             config.mail.accept_url.clone(),
-            WorkerConfig::default(),
+            WorkerConfig::serving(),
         );
         server::raise_open_file_limit();
         let listener = tokio::net::TcpListener::bind(config.bind_addr).await?;

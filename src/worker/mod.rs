@@ -3,25 +3,38 @@
 //!
 //! Every send has a deadline, and the message's lease is renewed (conditionally on still
 //! holding it) right before the send, so a send never outlives its lease and a message another
-//! instance took over is skipped. The stop signal is checked between messages and abandons a
-//! send in flight; whatever the worker still holds is then released for the next instance.
+//! instance took over is skipped. The stop signal is checked between messages and abandons the
+//! sends in flight; whatever the worker still holds is then released for the next instance.
+//!
+//! The worker wakes when a message is queued (in process, and through PostgreSQL `NOTIFY`
+//! from other instances, see [`listen`]) and polls as a fallback. A pass keeps up to
+//! `concurrency` messages in flight over pooled SMTP connections, and claims again at once
+//! while it keeps finding full batches.
 
 use std::future::Future;
 
 use chrono::SecondsFormat;
-use sea_orm::{ActiveEnum, DatabaseConnection, DbErr, EntityTrait};
+use futures_util::{StreamExt, stream};
+use sea_orm::{ActiveEnum, DatabaseConnection, DbErr};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+pub mod listen;
 mod report;
 
 use report::Outcome;
 pub use report::{DeliveryReport, WorkerConfig, WorkerError};
 
 use crate::{
-    entity::{InvitationStatus, email_outbox, invitation},
+    entity::{InvitationStatus, email_outbox},
     mail::{InvitationEmail, Mailer},
-    service::{idempotency, invitations::InvitationService, now, outbox},
+    service::{
+        idempotency,
+        invitations::InvitationService,
+        now,
+        outbox::{self, Claimed},
+        write_lock::write_permit,
+    },
 };
 
 /// Delivers queued invitation emails.
@@ -55,8 +68,8 @@ impl Worker {
         self.deliver_due_until(&stop).await
     }
 
-    /// Like [`Worker::deliver_due`], but returns as soon as `stop` turns true, abandoning a
-    /// send in flight and releasing every message not yet delivered.
+    /// Like [`Worker::deliver_due`], but returns as soon as `stop` turns true, abandoning the
+    /// sends in flight and releasing every message not yet delivered.
     pub async fn deliver_due_until(
         &self,
         stop: &watch::Receiver<bool>,
@@ -64,16 +77,22 @@ impl Worker {
         let (batch, lease) = (self.config.batch, self.config.lease);
         let claim = self.db_call(outbox::claim(&self.db, batch, lease)).await?;
         let mut report = DeliveryReport::default();
-        for message in &claim.messages {
-            let outcome = match self.deliver_one(claim.owner, message, stop).await {
+        let owner = claim.owner;
+        let mut outcomes = stream::iter(claim.messages)
+            .map(|claimed| async move { self.deliver_one(owner, &claimed, stop).await })
+            .buffer_unordered(self.config.concurrency.max(1));
+        while let Some(outcome) = outcomes.next().await {
+            let outcome = match outcome {
                 Ok(outcome) => outcome,
                 Err(e) => {
-                    self.release(claim.owner).await;
+                    drop(outcomes);
+                    self.release(owner).await;
                     return Err(e);
                 }
             };
             if report.record(outcome) {
-                report.released = self.release(claim.owner).await;
+                drop(outcomes);
+                report.released = self.release(owner).await;
                 break;
             }
         }
@@ -85,13 +104,14 @@ impl Worker {
     async fn deliver_one(
         &self,
         owner: Uuid,
-        message: &email_outbox::Model,
+        claimed: &Claimed,
         stop: &watch::Receiver<bool>,
     ) -> Result<Outcome, WorkerError> {
         if *stop.borrow() {
             return Ok(Outcome::Stopped);
         }
-        let Some(email) = self.prepare(message).await? else {
+        let message = &claimed.message;
+        let Some(email) = self.prepare(claimed).await? else {
             return Ok(Outcome::Cancelled);
         };
         let lease = self.config.lease;
@@ -116,17 +136,19 @@ impl Worker {
         }
     }
 
-    /// The email for a message, or `None` (after cancelling it) when it is no longer wanted.
-    async fn prepare(
-        &self,
-        message: &email_outbox::Model,
-    ) -> Result<Option<InvitationEmail>, WorkerError> {
-        let find = invitation::Entity::find_by_id(message.invitation_id).one(&self.db);
-        let invitation = self.db_call(find).await?;
-        let live =
-            invitation.filter(|i| i.status == InvitationStatus::Pending && i.expires_at > now());
+    /// The email for a message, from the invitation read with the claim, or `None` (after
+    /// cancelling it) when it is no longer wanted.
+    async fn prepare(&self, claimed: &Claimed) -> Result<Option<InvitationEmail>, WorkerError> {
+        let message = &claimed.message;
+        let live = claimed
+            .invitation
+            .as_ref()
+            .filter(|i| i.status == InvitationStatus::Pending && i.expires_at > now());
         let (Some(invitation), Some(token)) = (live, message.token.as_deref()) else {
-            let cancel = outbox::cancel_pending(&self.db, message.invitation_id);
+            let cancel = async {
+                let _permit = write_permit(&self.db).await?;
+                outbox::cancel_pending(&self.db, message.invitation_id).await
+            };
             self.db_call(cancel).await?;
             return Ok(None);
         };
@@ -203,24 +225,45 @@ impl Worker {
             .map_err(WorkerError::from)
     }
 
-    /// Runs until `stop` turns true: delivery every poll interval, expiry sweeps periodically.
+    /// Runs until `stop` turns true: delivery when woken (a message was queued here, or on
+    /// PostgreSQL anywhere) and every poll interval, expiry sweeps periodically.
     pub async fn run(self, invitations: InvitationService, mut stop: watch::Receiver<bool>) {
+        let mut woken = outbox::wakeups();
+        let listener = tokio::spawn(listen::run(self.db.clone(), stop.clone()));
         let mut poll = tokio::time::interval(self.config.poll_interval);
         let mut expiry = tokio::time::interval(self.config.expiry_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut wake_ok = true;
         while !*stop.borrow() {
             tokio::select! {
                 _ = stop.changed() => break,
-                _ = poll.tick() => {
-                    if let Err(e) = self.deliver_due_until(&stop).await {
-                        tracing::warn!(error = %e, "outbox pass failed; will retry");
-                    }
+                changed = woken.changed(), if wake_ok => {
+                    wake_ok = changed.is_ok();
+                    self.deliver_while_busy(&stop).await;
                 }
+                _ = poll.tick() => self.deliver_while_busy(&stop).await,
                 _ = expiry.tick() => self.sweep(&invitations, &stop).await,
             }
         }
+        // It stops on the same signal; bounded so a stuck connect cannot hold shutdown.
+        let _ = tokio::time::timeout(self.config.db_timeout, listener).await;
         tracing::info!("background worker stopped");
+    }
+
+    /// Delivery passes back to back while each finds a full batch (a backlog), then returns.
+    async fn deliver_while_busy(&self, stop: &watch::Receiver<bool>) {
+        let batch = usize::try_from(self.config.batch).unwrap_or(usize::MAX);
+        while !*stop.borrow() {
+            match self.deliver_due_until(stop).await {
+                Ok(report) if report.handled() >= batch => {}
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox pass failed; will retry");
+                    break;
+                }
+            }
+        }
     }
 
     async fn sweep(&self, invitations: &InvitationService, stop: &watch::Receiver<bool>) {

@@ -6,7 +6,8 @@ use sea_orm::DbErr;
 
 use crate::mail;
 
-/// Tuning of the worker; [`WorkerConfig::default`] is what `serve` uses.
+/// Tuning of the worker. [`WorkerConfig::default`] sends one message at a time;
+/// [`WorkerConfig::serving`] is what `serve` uses.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     /// How often to look for due messages.
@@ -26,6 +27,19 @@ pub struct WorkerConfig {
     pub send_timeout: Duration,
     /// Deadline for each database statement the worker runs.
     pub db_timeout: Duration,
+    /// Messages of a pass in flight at once (each on its own SMTP connection).
+    pub concurrency: usize,
+}
+
+impl WorkerConfig {
+    /// What `serve` uses: large batches, many messages in flight.
+    pub fn serving() -> Self {
+        Self {
+            batch: 256,
+            concurrency: 32,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for WorkerConfig {
@@ -39,6 +53,7 @@ impl Default for WorkerConfig {
             expiry_interval: Duration::from_secs(60),
             send_timeout: mail::SEND_TIMEOUT,
             db_timeout: Duration::from_secs(10),
+            concurrency: 1,
         }
     }
 }
@@ -76,6 +91,11 @@ pub(super) enum Outcome {
 }
 
 impl DeliveryReport {
+    /// Messages of the pass that are settled one way or another (not released).
+    pub fn handled(&self) -> usize {
+        self.sent + self.retrying + self.failed + self.cancelled + self.lost
+    }
+
     /// Counts one outcome; `true` when the pass must stop.
     pub(super) fn record(&mut self, outcome: Outcome) -> bool {
         match outcome {
