@@ -26,8 +26,9 @@ use crate::{
     service::{now, write_lock::write_permit},
 };
 
-/// Bumped after a transaction that queued a message commits; every worker in this process
-/// watches it (other instances hear of it through PostgreSQL `NOTIFY`, see `worker::listen`).
+/// Bumped after a transaction that queued a message commits; every SQLite worker in this
+/// process watches it (on PostgreSQL workers hear of messages through `NOTIFY` instead, see
+/// `worker::listen`).
 static QUEUED: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
 
 /// Wakes this process's workers: call after committing a transaction that called

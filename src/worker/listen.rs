@@ -1,7 +1,8 @@
 //! Waking the worker when another instance queues a message: on PostgreSQL a trigger on
 //! `email_outbox` INSERT runs `pg_notify('email_outbox', '')` (migration
 //! `m20261202_000001_email_outbox_notify`), delivered when the inserting transaction commits;
-//! every instance listens and wakes its worker. The listener reconnects when its connection
+//! every instance listens and wakes its worker. On PostgreSQL that is the only wake-up, for
+//! the instance's own messages too (the in-process one is for SQLite). The listener reconnects when its connection
 //! drops (waking the worker then too, in case a notification was missed while it was down),
 //! and the worker keeps polling in any case, so a lost notification only costs latency.
 
@@ -13,16 +14,16 @@ use sea_orm::{
 };
 use tokio::sync::watch;
 
-use crate::service::outbox;
-
 /// The channel the trigger notifies.
 pub const CHANNEL: &str = "email_outbox";
 
 /// Pause before connecting again after the listener failed.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Listens until `stop` turns true; returns at once on SQLite (one process, woken in memory).
-pub async fn run(db: DatabaseConnection, stop: watch::Receiver<bool>) {
+/// Listens until `stop` turns true, bumping `wake` on every notification; returns at once on
+/// SQLite (one process, woken in memory by
+/// [`crate::service::outbox::wake`]).
+pub async fn run(db: DatabaseConnection, wake: watch::Sender<u64>, stop: watch::Receiver<bool>) {
     if db.get_database_backend() != DatabaseBackend::Postgres {
         return;
     }
@@ -30,7 +31,7 @@ pub async fn run(db: DatabaseConnection, stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         let ended = tokio::select! {
             () = super::stopped(&stop) => return,
-            ended = listen(&pool) => ended,
+            ended = listen(&pool, &wake) => ended,
         };
         let Err(e) = ended;
         tracing::warn!(error = %e, "outbox listener failed; polling until it reconnects");
@@ -42,15 +43,16 @@ pub async fn run(db: DatabaseConnection, stop: watch::Receiver<bool>) {
 }
 
 /// One listening session: wakes the worker on every notification; ends only on an error.
-async fn listen(pool: &PgPool) -> Result<Infallible, sqlx::Error> {
+async fn listen(pool: &PgPool, wake: &watch::Sender<u64>) -> Result<Infallible, sqlx::Error> {
+    let bump = || wake.send_modify(|n| *n = n.wrapping_add(1));
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     // Whatever was queued while nobody listened is due now.
-    outbox::wake();
+    bump();
     loop {
         // `None`: the connection dropped and the next call reconnects and listens again;
         // a notification may have been missed meanwhile, so wake the worker either way.
         let _notification = listener.try_recv().await?;
-        outbox::wake();
+        bump();
     }
 }

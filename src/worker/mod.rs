@@ -15,7 +15,7 @@ use std::future::Future;
 
 use chrono::SecondsFormat;
 use futures_util::{StreamExt, stream};
-use sea_orm::{ActiveEnum, DatabaseConnection, DbErr};
+use sea_orm::{ActiveEnum, DatabaseBackend, DatabaseConnection, DbErr};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -228,8 +228,13 @@ impl Worker {
     /// Runs until `stop` turns true: delivery when woken (a message was queued here, or on
     /// PostgreSQL anywhere) and every poll interval, expiry sweeps periodically.
     pub async fn run(self, invitations: InvitationService, mut stop: watch::Receiver<bool>) {
-        let mut woken = outbox::wakeups();
-        let listener = tokio::spawn(listen::run(self.db.clone(), stop.clone()));
+        // PostgreSQL: woken by NOTIFY from any instance, this one included; SQLite: in memory.
+        let (notified, heard) = watch::channel(0);
+        let mut woken = match self.db.get_database_backend() {
+            DatabaseBackend::Postgres => heard,
+            _ => outbox::wakeups(),
+        };
+        let listener = tokio::spawn(listen::run(self.db.clone(), notified, stop.clone()));
         let mut poll = tokio::time::interval(self.config.poll_interval);
         let mut expiry = tokio::time::interval(self.config.expiry_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

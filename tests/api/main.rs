@@ -32,4 +32,5 @@ mod slow_clients;
 mod smtp_server;
 mod socket;
 mod spec;
+mod wakeup;
 mod worker_support;
