@@ -9,12 +9,18 @@ use sea_orm::{
 };
 
 /// Opens the pool. On SQLite: WAL (readers never wait for the writer), a busy timeout (writers
-/// queue instead of failing), foreign keys on, and several connections so reads run in
-/// parallel with the one writer SQLite allows.
+/// in other processes queue instead of failing; this process's queue on the write permit),
+/// foreign keys on, and a few connections so reads run in parallel with the one writer SQLite
+/// allows, each with a page cache of [`SQLITE_CACHE_KIB`] (SQLite's default is 2 MiB per
+/// connection; the OS page cache holds the file anyway).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(if is_sqlite(url) { 8 } else { 16 })
+        .max_connections(if is_sqlite(url) {
+            SQLITE_CONNECTIONS
+        } else {
+            16
+        })
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
@@ -38,9 +44,16 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true)
+                .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
         });
     Database::connect(options).await
 }
+
+/// SQLite pool size: enough readers for the cores this runs on, next to the one writer.
+const SQLITE_CONNECTIONS: u32 = 4;
+
+/// SQLite page cache per connection, in KiB.
+const SQLITE_CACHE_KIB: u32 = 1024;
 
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
