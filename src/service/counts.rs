@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
+    QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement, SubQueryStatement},
 };
 use uuid::Uuid;
@@ -96,16 +96,12 @@ fn scalar(query: SelectStatement) -> Expr {
 /// Rebuilds every counter from the invitation rows, with writers to `invitation` held off
 /// for the duration so the result is exact. Returns how many invitations were counted.
 pub async fn recount(db: &DatabaseConnection) -> ServiceResult<u64> {
-    let txn = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let txn = db.begin().await?;
-            // SHARE lets readers through and makes writers wait until the rebuild commits.
-            txn.execute_unprepared("LOCK TABLE invitation IN SHARE MODE")
-                .await?;
-            txn
-        }
-        _ => begin_write(db).await?,
-    };
+    let txn = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        // SHARE lets readers through and makes writers wait until the rebuild commits.
+        txn.execute_unprepared("LOCK TABLE invitation IN SHARE MODE")
+            .await?;
+    }
     txn.execute_unprepared("DELETE FROM invitation_count")
         .await?;
     txn.execute_unprepared(
