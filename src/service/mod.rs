@@ -32,14 +32,26 @@ pub fn now() -> DateTime<Utc> {
 /// (see [`write_lock`]), so concurrent writers queue in process, then the write lock up front
 /// (`BEGIN IMMEDIATE`), so a read transaction never fails with `database is locked` trying to
 /// upgrade. PostgreSQL takes no permit and ignores the SQLite mode.
+///
+/// The `BEGIN` runs in a task of its own that always finishes, even when the caller is gone
+/// (a client that hung up, a deadline): sqlx 0.9.0 on PostgreSQL counts a transaction only
+/// once the server has answered its `BEGIN`, so a caller dropped during that round trip left
+/// the connection inside a transaction nothing rolled back, and the pool handed it on. The
+/// next borrower's statements (the outbox claim, say) then ran in it, uncommitted and holding
+/// their row locks. Finished, an unwanted transaction is dropped and rolled back as usual.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     let permit = write_lock::write_permit(db).await?;
-    let txn = db
-        .begin_with_options(TransactionOptions {
+    let db = db.clone();
+    let begin = tokio::spawn(async move {
+        let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
-        })
-        .await?;
+        };
+        db.begin_with_options(options).await
+    });
+    let txn = begin
+        .await
+        .map_err(|e| DbErr::Custom(format!("BEGIN task: {e}")))??;
     Ok(WriteTxn::new(txn, permit))
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bulk;
+mod cancelled_begin;
 mod cli;
 mod concurrency;
 mod counters;

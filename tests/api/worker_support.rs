@@ -6,6 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sea_orm::DatabaseConnection;
 use voke_invitations::{
     config::{MailConfig, Secret},
     mail::Mailer,
@@ -16,6 +17,11 @@ use crate::helpers::TestApp;
 
 /// A worker for `app`'s database sending through `smtp_url` with `config`.
 pub fn worker_with(app: &TestApp, smtp_url: &str, config: WorkerConfig) -> Worker {
+    worker_on(app.db.clone(), smtp_url, config)
+}
+
+/// A worker on the pool `db` sending through `smtp_url` with `config`.
+pub fn worker_on(db: DatabaseConnection, smtp_url: &str, config: WorkerConfig) -> Worker {
     let accept_url = "https://app.voke.example/auth/accept-invite";
     let mailer = Mailer::from_config(&MailConfig {
         smtp_url: Some(Secret::new(smtp_url)),
@@ -24,7 +30,7 @@ pub fn worker_with(app: &TestApp, smtp_url: &str, config: WorkerConfig) -> Worke
         accept_url: accept_url.into(),
     })
     .expect("mailer");
-    Worker::new(app.db.clone(), mailer, accept_url.into(), config)
+    Worker::new(db, mailer, accept_url.into(), config)
 }
 
 /// Tuning for tests: frequent polls, retries at once, and the given send deadline.
