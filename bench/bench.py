@@ -110,15 +110,30 @@ class Engine:
         with open(os.path.join(HERE, "seed", name)) as f:
             sql = f.read()
         if self.name == "sqlite":
+            # Parameters bound by the sqlite3 shell; the organization as a 16-byte blob.
+            args = ["sqlite3", self.path]
             for key, value in params.items():
-                sql = sql.replace(f"@{key.upper()}@", str(value))
-            subprocess.run(["sqlite3", self.path], input=sql, text=True, check=True, timeout=1800)
+                if key == "org":
+                    value = "\"X'" + str(value).replace("-", "").upper() + "'\""
+                args += ["-cmd", f".parameter set :{key} {value}"]
+            subprocess.run(args, input=sql, text=True, check=True, timeout=3600,
+                           stdout=subprocess.DEVNULL)
         else:
             args = ["psql", "-q", "-v", "ON_ERROR_STOP=1", self.url]
             for key, value in params.items():
                 args[1:1] = ["-v", f"{key}={value}"]
             subprocess.run(args, input=sql, text=True, check=True, timeout=1800,
                            stdout=subprocess.DEVNULL)
+
+    def stuck(self):
+        """The messages still PENDING, for the failure report: who holds them and since when."""
+        sql = ("SELECT attempts, lock_owner IS NOT NULL, locked_until, next_attempt_at, "
+               "count(*) FROM email_outbox WHERE status = 'PENDING' "
+               "GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC LIMIT 10")
+        try:
+            return self.scalar(sql).replace("\n", "; ")
+        except subprocess.SubprocessError as e:
+            return f"(could not read the outbox: {e})"
 
 
 def psql(url, sql):
@@ -242,7 +257,7 @@ def bench_engine(args, engine_name, size, sink, results, failures):
         engine.reset()
         server.cli("migrate", "up")
         t0 = time.time()
-        engine.run_sql_file(f"{engine_name}.sql", n=size, org=ORG, orghex=ORG.replace("-", ""))
+        engine.run_sql_file(f"{engine_name}.sql", n=size, org=ORG)
         log(f"{label}: seeded in {time.time() - t0:.1f} s")
         if "recount" in server.cli("--help"):
             server.cli("recount")
@@ -265,10 +280,9 @@ def bench_engine(args, engine_name, size, sink, results, failures):
             ("list email=", "/api/v1/invitations?email=seed77%40bench.example"),
             ("get by id", f"/api/v1/invitations/{some_id}"),
         ]
-        status, page = api(base, "GET", "/api/v1/invitations", token)
-        cursor = page.get("nextCursor") if isinstance(page, dict) else None
+        cursor = deep_cursor(base, token, 100)
         if cursor:
-            endpoints.append(("list cursor", f"/api/v1/invitations?cursor={cursor}"))
+            endpoints.append(("list cursor, page 100", f"/api/v1/invitations?cursor={cursor}"))
         if args.email_only:
             endpoints = []
         for name, path in endpoints:
@@ -287,20 +301,43 @@ def bench_engine(args, engine_name, size, sink, results, failures):
             if r["non2xx"] or r["requests"] == 0 or r["errors"]:
                 failures.append(f"{label} {name}: {r['non2xx']} non-2xx of {r['requests']}"
                                 f" {r['errors']}")
+        if not args.email_only:
+            rss = server.rss_mb()
+            results.append((label, "RSS after list and create", {"rss": rss}))
+            log(f"{label}: RSS after list and create {rss:.1f} MB")
         # The creates' own emails drain first, so the measurements below start idle.
         pending = "SELECT count(*) FROM email_outbox WHERE status = 'PENDING'"
         t0 = time.time()
-        drained = wait_until(lambda: time.sleep(0.2) or engine.scalar(pending) == "0", 300)
+        drained = wait_until(lambda: time.sleep(0.2) or engine.scalar(pending) == "0",
+                             args.drain_seconds)
         log(f"{label}: the creates' emails drained in {time.time() - t0:.1f} s")
         if not drained:
-            failures.append(f"{label}: the creates' emails did not drain within 300 s")
+            failures.append(f"{label}: the creates' emails did not drain within "
+                            f"{args.drain_seconds} s; still PENDING (attempts, held, "
+                            f"locked_until, next_attempt_at, n): {engine.stuck()}")
         email_bench(args, engine, server, base, token, sink, label, results, failures)
         rss = server.rss_mb()
-        results.append((label, "RSS after the run", {"rss": rss}))
+        results.append((label, "RSS after the email run", {"rss": rss}))
         log(f"{label}: RSS {rss:.1f} MB")
     finally:
         server.stop()
+        keep = os.path.join(tempfile.gettempdir(), f"voke-bench-{engine_name}-server.log")
+        if os.path.exists(os.path.join(workdir, "server.log")):
+            shutil.copy(os.path.join(workdir, "server.log"), keep)
+            log(f"{label}: server log kept in {keep}")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def deep_cursor(base, token, page):
+    """The `nextCursor` that leads to `page`, by following the cursor from page 1."""
+    cursor = None
+    for _ in range(page - 1):
+        path = "/api/v1/invitations" + (f"?cursor={cursor}" if cursor else "")
+        _, body = api(base, "GET", path, token)
+        cursor = body.get("meta", {}).get("nextCursor") if isinstance(body, dict) else None
+        if not cursor:
+            return None
+    return cursor
 
 
 def email_bench(args, engine, server, base, token, sink, label, results, failures):
@@ -313,7 +350,8 @@ def email_bench(args, engine, server, base, token, sink, label, results, failure
     arrivals = sink.times("seed")
     got = len(arrivals)
     if not done:
-        failures.append(f"{label}: {got} of {queued} queued emails arrived within 60 s")
+        failures.append(f"{label}: {got} of {queued} queued emails arrived within 60 s; "
+                        f"still PENDING: {engine.stuck()}")
     if got:
         span = max(arrivals[-1] - committed, 1e-6)
         first_last = max(arrivals[-1] - arrivals[0], 1e-6)
@@ -345,18 +383,33 @@ def email_bench(args, engine, server, base, token, sink, label, results, failure
             f"p99 {pct(latencies, 99):.0f} ms over {len(latencies)}")
 
 
+# The NestJS + TypeORM peer of issue 10 (same contract, same PostgreSQL, 10k rows), req/s.
+PEER = {"healthz": 12439, "list page 1": 837, "get by id": 1607, "create": 990}
+
+
 def table(results):
-    lines = ["| engine, rows | endpoint | req/s | p50 ms | p99 ms |", "|---|---|---:|---:|---:|"]
+    """Markdown: req/s, p50, p99; each endpoint's share of /healthz in the same run, and that
+    share over the peer's (issue 10's yardstick: list >= 10, get >= 5, create >= 4)."""
+    healthz = {label: r["rps"] for label, name, r in results if name == "healthz"}
+    lines = ["| engine, rows | endpoint | req/s | p50 ms | p99 ms | / healthz | vs peer |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for label, name, r in results:
         if "rss" in r:
-            lines.append(f"| {label} | {name} | | | {r['rss']:.1f} MB |")
+            lines.append(f"| {label} | {name} | {r['rss']:.1f} MB | | | | |")
         elif "total" in r:
             lines.append(f"| {label} | {name} | {r['rps']:.0f} emails/s (all in {r['total']:.2f} s;"
-                         f" {r['steady']:.0f}/s first to last) | | |")
+                         f" first after {r['first']:.2f} s; {r['steady']:.0f}/s first to last)"
+                         f" | | | | |")
         elif "n" in r:
-            lines.append(f"| {label} | {name} (n={r['n']}) | | {r['p50']:.0f} | {r['p99']:.0f} |")
+            lines.append(f"| {label} | {name} (n={r['n']}) | | {r['p50']:.0f} | {r['p99']:.0f} |"
+                         f" | |")
         else:
-            lines.append(f"| {label} | {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+            base = healthz.get(label)
+            share = r["rps"] / base if base else float("nan")
+            peer = (f"{share / (PEER[name] / PEER['healthz']):.2f}x"
+                    if name in PEER and name != "healthz" else "")
+            lines.append(f"| {label} | {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f}"
+                         f" | {share:.3f} | {peer} |")
     return "\n".join(lines)
 
 
@@ -369,12 +422,14 @@ def main():
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--emails", type=int, default=1000)
     p.add_argument("--idle-creates", type=int, default=50)
+    p.add_argument("--drain-seconds", type=int, default=120,
+                   help="how long the creates' emails may take to drain before it fails")
     p.add_argument("--email-only", action="store_true", help="skip the wrk runs")
     p.add_argument("--smoke", action="store_true",
-                   help="CI: 200 rows, 2 s per endpoint, 100 emails, 5 idle creates")
+                   help="CI: 1,000 rows, 2 s per endpoint, 100 emails, 5 idle creates")
     args = p.parse_args()
     if args.smoke:
-        args.sizes, args.seconds, args.emails, args.idle_creates = "200", 2, 100, 5
+        args.sizes, args.seconds, args.emails, args.idle_creates = "1000", 2, 100, 5
     for tool in ("wrk", "psql", "sqlite3"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is not installed (bench/run.sh installs it)")
