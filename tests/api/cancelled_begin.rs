@@ -5,9 +5,7 @@
 
 use std::{pin::pin, time::Duration};
 
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 use voke_invitations::{entity::email_outbox::OutboxStatus, service::begin_write};
 
 use crate::{
