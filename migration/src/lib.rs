@@ -8,6 +8,7 @@ mod m20261126_000003_create_email_outbox;
 mod m20261201_000001_create_invitation_count;
 mod m20261201_100001_invitation_delivery;
 mod m20261201_100002_create_idempotency_key;
+mod m20261202_100001_create_event_and_webhook;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_create_invitation_count::Migration),
             Box::new(m20261201_100001_invitation_delivery::Migration),
             Box::new(m20261201_100002_create_idempotency_key::Migration),
+            Box::new(m20261202_100001_create_event_and_webhook::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 pub mod acceptance;
 pub mod counts;
 mod error;
+pub mod events;
 pub mod idempotency;
 pub mod invitations;
 pub mod mailbox;
@@ -11,6 +12,7 @@ pub mod members;
 pub mod outbox;
 pub mod state;
 pub mod tokens;
+pub mod webhooks;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 pub use error::{ServiceError, ServiceResult, Transition, is_unavailable, is_unique_violation};
