@@ -97,6 +97,8 @@ pub enum ApiError {
     InvitationNotFound,
     #[error("Cannot {method} {path}")]
     NotFound { method: String, path: String },
+    #[error("Webhook not found")]
+    WebhookNotFound,
     #[error("{message}")]
     Conflict {
         message: &'static str,
@@ -159,7 +161,7 @@ impl ApiError {
             Self::OrgMembershipRequired => C::OrgMembershipRequired,
             Self::InsufficientOrgPermissions => C::InsufficientOrgPermissions,
             Self::InvitationNotFound => C::InvitationNotFound,
-            Self::NotFound { .. } => C::NotFound,
+            Self::NotFound { .. } | Self::WebhookNotFound => C::NotFound,
             Self::Conflict { .. } => C::Conflict,
             Self::AlreadyAMember => C::AlreadyAMember,
             Self::InvitationTokenMissing => C::InvitationTokenMissing,
@@ -275,6 +277,10 @@ impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::InvitationNotFound => Self::InvitationNotFound,
+            ServiceError::WebhookNotFound => Self::WebhookNotFound,
+            ServiceError::UnsafeWebhookUrl(reason) => {
+                Self::Validation(vec![format!("url: {reason}")])
+            }
             ServiceError::AlreadyAMember => Self::AlreadyAMember,
             ServiceError::PendingExists { existing } => Self::Conflict {
                 message: CONFLICT_PENDING_EXISTS,

@@ -43,6 +43,9 @@ pub fn handle() -> &'static PrometheusHandle {
         for result in ["sent", "retrying", "failed"] {
             metrics::counter!("invitation_emails_total", "result" => result).increment(0);
         }
+        for result in ["succeeded", "retrying", "failed"] {
+            metrics::counter!("webhook_deliveries_total", "result" => result).increment(0);
+        }
         handle
     })
 }
@@ -61,6 +64,11 @@ pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration)
 /// Counts one email outcome: `sent`, `retrying` or `failed`.
 pub fn record_email(result: &'static str) {
     metrics::counter!("invitation_emails_total", "result" => result).increment(1);
+}
+
+/// Counts one webhook attempt's outcome: `succeeded`, `retrying` or `failed`.
+pub fn record_webhook(result: &'static str) {
+    metrics::counter!("webhook_deliveries_total", "result" => result).increment(1);
 }
 
 /// What `GET /metrics` needs.

@@ -45,6 +45,17 @@ impl Edge {
 /// The header that carries a request's id, in and out (§9.3).
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The request's id, as a request extension: events record which request made a change.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The id of `req`, when it came through [`envelope`].
+    pub fn of(req: &Request) -> Option<String> {
+        req.extensions().get::<Self>().map(|id| id.0.clone())
+    }
+}
+
 /// The caller's `x-request-id` when it is 1–128 characters of `[A-Za-z0-9._-]`, else a new
 /// UUIDv7.
 fn request_id(req: &Request) -> String {
@@ -72,6 +83,7 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
     let ledger = Ledger::default();
     let mut req = req;
     req.extensions_mut().insert(ledger.clone());
+    req.extensions_mut().insert(RequestId(id.clone()));
     let mut response = handle(ep, edge, req).instrument(span).await;
     let headers = response.headers_mut();
     if let Ok(value) = poem::http::HeaderValue::from_str(&id) {

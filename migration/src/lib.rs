@@ -9,6 +9,7 @@ mod m20261201_000001_create_invitation_count;
 mod m20261201_100001_invitation_delivery;
 mod m20261201_100002_create_idempotency_key;
 mod m20261202_000001_email_outbox_notify;
+mod m20261202_100001_create_event_and_webhook;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_100001_invitation_delivery::Migration),
             Box::new(m20261201_100002_create_idempotency_key::Migration),
             Box::new(m20261202_000001_email_outbox_notify::Migration),
+            Box::new(m20261202_100001_create_event_and_webhook::Migration),
         ]
     }
 }

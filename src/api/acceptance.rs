@@ -25,6 +25,7 @@ use super::{
 use crate::{
     auth::Authenticated,
     error::ApiError,
+    middleware::RequestId,
     ratelimit::PublicLimit,
     routes::KnownQuery,
     service::{acceptance::AcceptanceService, state::Invitation},
@@ -201,6 +202,7 @@ impl AcceptanceApi {
     )]
     async fn accept(
         &self,
+        req: &poem::Request,
         auth: Authenticated,
         _limit: PublicLimit,
         _known: KnownQuery,
@@ -209,7 +211,12 @@ impl AcceptanceApi {
         let caller = auth.0;
         let accepted = self
             .service
-            .accept(&body.0.token.0, &caller.user_id, caller.email.as_deref())
+            .accept(
+                &body.0.token.0,
+                &caller.user_id,
+                caller.email.as_deref(),
+                RequestId::of(req),
+            )
             .await?;
         Ok(AcceptResponse(AcceptResult {
             invitation: accepted.invitation.into(),
@@ -228,11 +235,14 @@ impl AcceptanceApi {
     )]
     async fn decline(
         &self,
+        req: &poem::Request,
         _limit: PublicLimit,
         _known: KnownQuery,
         body: JsonBody<TokenRequest>,
     ) -> Result<Confirmation<Declined>, ErrorResponse<DeclineErrors>> {
-        self.service.decline(&body.0.token.0).await?;
+        self.service
+            .decline(&body.0.token.0, RequestId::of(req))
+            .await?;
         Ok(Confirmation::new())
     }
 }

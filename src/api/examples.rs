@@ -12,6 +12,7 @@ use uuid::{Uuid, uuid};
 /// The organization of every example: the development organization, so "Try it out" works.
 pub const ORG_ID: Uuid = crate::config::DEVELOPMENT_ORG_ID;
 pub const INVITATION_ID: Uuid = uuid!("0193a5b2-6c1e-7f3a-9d4b-5e2f8a1c7b90");
+pub const WEBHOOK_ID: Uuid = uuid!("0193a5b2-8e21-7b3c-9d4e-5f60718293a4");
 pub const NEW_EMAIL: &str = "alex@example.com";
 pub const USER_ID: &str = "user_2p7Xk9";
 pub const INVITER_ID: &str = "dev-admin";

@@ -39,10 +39,14 @@ use super::{
     },
 };
 use crate::{
-    auth::OrgAdmin,
+    auth::{OrgAdmin, OrgContext},
     error::ApiError,
+    middleware::RequestId,
     routes::KnownQuery,
-    service::invitations::{Changes, InvitationService, ListQuery},
+    service::{
+        events::Actor,
+        invitations::{Changes, InvitationService, ListQuery},
+    },
 };
 
 ok_response!(
@@ -224,7 +228,7 @@ impl InvitationsApi {
         }
         let invitation = self
             .service
-            .create(ctx.organization_id, body.0.into_new(), &ctx.caller.user_id)
+            .create(ctx.organization_id, body.0.into_new(), &actor(req, &ctx))
             .await?;
         let location = format!("/api/v1/invitations/{}", invitation.row.id);
         Ok(Idempotent::Fresh(Created {
@@ -285,7 +289,7 @@ impl InvitationsApi {
             .collect();
         let outcomes = self
             .service
-            .create_many(ctx.organization_id, wanted, &ctx.caller.user_id)
+            .create_many(ctx.organization_id, wanted, &actor(req, &ctx))
             .await?;
         let results = BulkResult::all(items, outcomes);
         Ok(Idempotent::Fresh(BulkCreateResponse(BulkResponse::new(
@@ -329,6 +333,7 @@ impl InvitationsApi {
     )]
     async fn update(
         &self,
+        req: &Request,
         auth: OrgAdmin,
         _known: KnownQuery,
         /// The UUID of the organization to act on.
@@ -347,7 +352,12 @@ impl InvitationsApi {
         }
         let invitation = self
             .service
-            .update(auth.0.organization_id, id.0.0, changes)
+            .update(
+                auth.0.organization_id,
+                id.0.0,
+                changes,
+                &actor(req, &auth.0),
+            )
             .await?;
         Ok(InvitationResponse(invitation.into()))
     }
@@ -364,6 +374,7 @@ impl InvitationsApi {
     )]
     async fn revoke(
         &self,
+        req: &Request,
         auth: OrgAdmin,
         _known: KnownQuery,
         /// The UUID of the organization to act on.
@@ -372,7 +383,10 @@ impl InvitationsApi {
         /// The invitation's id.
         id: Path<InvitationId>,
     ) -> Result<Confirmation<Revoked>, ErrorResponse<RevokeErrors>> {
-        self.service.revoke(auth.0.organization_id, id.0.0).await?;
+        let actor = actor(req, &auth.0);
+        self.service
+            .revoke(auth.0.organization_id, id.0.0, &actor)
+            .await?;
         Ok(Confirmation::new())
     }
 
@@ -417,7 +431,7 @@ impl InvitationsApi {
         }
         let invitation = self
             .service
-            .resend(ctx.organization_id, id.0.0, &ctx.caller.user_id)
+            .resend(ctx.organization_id, id.0.0, &actor(req, &ctx))
             .await?;
         Ok(Idempotent::Fresh(InvitationResponse(invitation.into())))
     }
@@ -435,4 +449,9 @@ impl InvitationsApi {
         let replay = claim(req, &self.db, organization_id, caller, key, self.key_hold).await?;
         Ok(replay.map(Idempotent::Replay))
     }
+}
+
+/// The caller and request an admin operation's events record.
+fn actor(req: &Request, ctx: &OrgContext) -> Actor {
+    Actor::user(&ctx.caller.user_id, RequestId::of(req))
 }

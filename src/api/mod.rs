@@ -3,6 +3,7 @@
 pub mod acceptance;
 pub mod body;
 pub mod errors;
+pub mod events;
 pub mod examples;
 pub mod health;
 pub mod idempotency;
@@ -13,6 +14,7 @@ pub mod responses;
 pub mod spec;
 pub mod types;
 pub mod validate;
+pub mod webhooks;
 
 use poem_openapi::Tags;
 
@@ -25,4 +27,8 @@ pub enum ApiTags {
     Members,
     /// Liveness and readiness probes.
     Operations,
+    /// The audit trail: every change of every invitation.
+    Events,
+    /// Signed deliveries of events to the organization's endpoints (Standard Webhooks).
+    Webhooks,
 }

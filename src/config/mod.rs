@@ -139,6 +139,8 @@ pub struct Config {
     pub log_filter: String,
     pub mail: MailConfig,
     pub http: HttpConfig,
+    /// Where webhooks may point (`WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOW_PRIVATE`).
+    pub webhooks: crate::service::webhooks::UrlPolicy,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://voke-invitations.db?mode=rwc";
@@ -230,6 +232,17 @@ impl Config {
             ));
         }
 
+        let webhooks = crate::service::webhooks::UrlPolicy {
+            allow_http: match var("WEBHOOK_ALLOW_HTTP") {
+                None => false,
+                Some(raw) => parse_bool("WEBHOOK_ALLOW_HTTP", &raw)?,
+            },
+            allow_private: match var("WEBHOOK_ALLOW_PRIVATE") {
+                None => false,
+                Some(raw) => parse_bool("WEBHOOK_ALLOW_PRIVATE", &raw)?,
+            },
+        };
+
         let log_format = match var("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -255,6 +268,7 @@ impl Config {
             log_format,
             log_filter: var("RUST_LOG").unwrap_or_else(|| "info".to_owned()),
             http,
+            webhooks,
             mail: MailConfig {
                 smtp_url,
                 mode: mail_mode,

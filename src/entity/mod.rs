@@ -1,9 +1,12 @@
 //! SeaORM entities: the database's view of the data. Never exposed in the API spec.
 
 pub mod email_outbox;
+pub mod event;
 pub mod idempotency_key;
 pub mod invitation;
 pub mod organization_member;
+pub mod webhook;
+pub mod webhook_delivery;
 
 use sea_orm::entity::prelude::*;
 

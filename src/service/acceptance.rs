@@ -6,9 +6,13 @@ use sea_orm::{
 };
 
 use crate::{
-    entity::{InvitationStatus, email_outbox, invitation, organization_member as member},
+    entity::{
+        InvitationStatus, email_outbox, event::EventType, invitation, organization_member as member,
+    },
     service::{
-        ServiceError, ServiceResult, begin_write, is_unique_violation, members, now, outbox,
+        ServiceError, ServiceResult, begin_write,
+        events::{self, Actor, EventData, NewEvent},
+        is_unique_violation, members, now, outbox,
         state::{Invitation, leave_pending},
         tokens,
     },
@@ -47,6 +51,7 @@ impl AcceptanceService {
         token: &str,
         user_id: &str,
         caller_email: Option<&str>,
+        request_id: Option<String>,
     ) -> ServiceResult<Accepted> {
         let txn = begin_write(&self.db).await?;
         let now = now();
@@ -81,6 +86,18 @@ impl AcceptanceService {
                 false => e.into(),
             })?;
         outbox::cancel_pending(&txn, current.row.id).await?;
+        let data = EventData {
+            user_id: Some(user_id.to_owned()),
+            ..EventData::about(&current.row)
+        };
+        let actor = Actor::user(user_id, request_id);
+        events::record(
+            &txn,
+            &actor,
+            NewEvent::of(EventType::Accepted, &current.row, data),
+            now,
+        )
+        .await?;
         txn.commit().await?;
         tracing::info!(invitation = %current.row.id, org = %org, "invitation accepted");
         let mut row = current.row;
@@ -98,7 +115,7 @@ impl AcceptanceService {
     }
 
     /// Declines: the token proves the mailbox, so no login is needed.
-    pub async fn decline(&self, token: &str) -> ServiceResult<()> {
+    pub async fn decline(&self, token: &str, request_id: Option<String>) -> ServiceResult<()> {
         let txn = begin_write(&self.db).await?;
         let now = now();
         let (row, _) = find_by_token(&txn, token).await?;
@@ -118,6 +135,12 @@ impl AcceptanceService {
             return Err(ServiceError::InvitationNotFound);
         }
         outbox::cancel_pending(&txn, current.row.id).await?;
+        let declined = NewEvent::of(
+            EventType::Declined,
+            &current.row,
+            EventData::about(&current.row),
+        );
+        events::record(&txn, &Actor::anonymous(request_id), declined, now).await?;
         txn.commit().await?;
         tracing::info!(invitation = %current.row.id, "invitation declined");
         Ok(())

@@ -19,6 +19,11 @@ pub enum Transition {
 pub enum ServiceError {
     #[error("no such invitation")]
     InvitationNotFound,
+    #[error("no such webhook")]
+    WebhookNotFound,
+    /// A webhook URL that may not be registered; the reason reads after `url: `.
+    #[error("unsafe webhook url: {0}")]
+    UnsafeWebhookUrl(String),
     #[error("the email belongs to a member of the organization")]
     AlreadyAMember,
     /// A live pending invitation exists for the email (`existing`, when it could be read).

@@ -11,16 +11,18 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+mod expiry;
 mod list;
 
 pub use list::{ListPage, ListQuery, Position};
 
 pub use super::state::{Delivery, DeliveryStatus, Invitation};
 use crate::{
-    entity::{InvitationStatus, OrgRole, email_outbox, invitation},
+    entity::{InvitationStatus, OrgRole, email_outbox, event::EventType, invitation},
     service::{
-        ServiceError, ServiceResult, Transition, begin_write, is_unique_violation, members,
-        normalize_email, now, outbox,
+        ServiceError, ServiceResult, Transition, begin_write,
+        events::{self, Actor, EventData, NewEvent},
+        is_unique_violation, members, normalize_email, now, outbox,
         state::{leave_pending, live_pending_id, status_condition},
         tokens,
     },
@@ -100,7 +102,7 @@ impl InvitationService {
         &self,
         organization_id: Uuid,
         new: NewInvitation,
-        invited_by: &str,
+        actor: &Actor,
     ) -> ServiceResult<Invitation> {
         let now = now();
         let expires_at = self.expiry(new.expires_at, now)?;
@@ -112,7 +114,7 @@ impl InvitationService {
             &email,
             new.role,
             expires_at,
-            invited_by,
+            actor,
             now,
         )
         .await
@@ -142,7 +144,7 @@ impl InvitationService {
         &self,
         organization_id: Uuid,
         items: Vec<Option<NewInvitation>>,
-        invited_by: &str,
+        actor: &Actor,
     ) -> ServiceResult<Vec<Option<ItemResult>>> {
         let now = now();
         let txn = begin_write(&self.db).await?;
@@ -166,7 +168,7 @@ impl InvitationService {
                         &email,
                         new.role,
                         expires_at,
-                        invited_by,
+                        actor,
                         now,
                     )
                     .await;
@@ -219,23 +221,6 @@ impl InvitationService {
         }
     }
 
-    /// Rewrites every pending invitation past its expiry to `EXPIRED` in one statement. Safe to
-    /// run on several instances at once, and idempotent: returns how many rows it changed.
-    pub async fn expire_due(&self) -> ServiceResult<u64> {
-        let now = now();
-        let result = invitation::Entity::update_many()
-            .col_expr(
-                invitation::Column::Status,
-                Expr::value(InvitationStatus::Expired),
-            )
-            .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-            .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-            .filter(invitation::Column::ExpiresAt.lte(now))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected)
-    }
-
     /// One invitation of the organization; another organization's id is not found.
     pub async fn get(&self, organization_id: Uuid, id: Uuid) -> ServiceResult<Invitation> {
         let (row, email) = find_in_org(&self.db, organization_id, id).await?;
@@ -250,6 +235,7 @@ impl InvitationService {
         organization_id: Uuid,
         id: Uuid,
         changes: Changes,
+        actor: &Actor,
     ) -> ServiceResult<Invitation> {
         let now = now();
         let expires_at = match changes.expires_at {
@@ -264,17 +250,31 @@ impl InvitationService {
         if let Some(at) = expires_at {
             update = update.col_expr(invitation::Column::ExpiresAt, Expr::value(at));
         }
+        let txn = begin_write(&self.db).await?;
         let changed = update
             .filter(invitation::Column::Id.eq(id))
             .filter(invitation::Column::OrganizationId.eq(organization_id))
             .filter(status_condition(InvitationStatus::Pending, now))
-            .exec(&self.db)
+            .exec(&txn)
             .await?
             .rows_affected;
-        let (row, email) = find_in_org(&self.db, organization_id, id).await?;
+        let (row, email) = find_in_org(&txn, organization_id, id).await?;
         if changed == 0 {
             return Err(ServiceError::NotAllowed(Transition::Update));
         }
+        let data = EventData {
+            role: changes.role.map(|r| sea_orm::ActiveEnum::to_value(&r)),
+            expires_at,
+            ..EventData::default()
+        };
+        events::record(
+            &txn,
+            actor,
+            NewEvent::of(EventType::Updated, &row, data),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
         tracing::info!("invitation updated");
         Ok(Invitation::at(row, email.as_ref(), now))
     }
@@ -282,21 +282,31 @@ impl InvitationService {
     /// Soft-revokes a live pending invitation in one conditional update, so a revoke racing an
     /// accept or another revoke cannot both win.
     #[tracing::instrument(skip_all, fields(org = %organization_id, invitation = %id))]
-    pub async fn revoke(&self, organization_id: Uuid, id: Uuid) -> ServiceResult<()> {
+    pub async fn revoke(
+        &self,
+        organization_id: Uuid,
+        id: Uuid,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
         let now = now();
-        let won = leave_pending(
-            &self.db,
-            organization_id,
-            id,
-            InvitationStatus::Revoked,
-            now,
-        )
-        .await?;
+        let txn = begin_write(&self.db).await?;
+        let won = leave_pending(&txn, organization_id, id, InvitationStatus::Revoked, now).await?;
         if won {
-            outbox::cancel_pending(&self.db, id).await?;
+            outbox::cancel_pending(&txn, id).await?;
+            let (row, _) = find_in_org(&txn, organization_id, id).await?;
+            let data = EventData::about(&row);
+            events::record(
+                &txn,
+                actor,
+                NewEvent::of(EventType::Revoked, &row, data),
+                now,
+            )
+            .await?;
+            txn.commit().await?;
             tracing::info!("invitation revoked");
             return Ok(());
         }
+        txn.rollback().await?;
         // Nothing changed: either it is not ours to see, or it is not revocable.
         self.get(organization_id, id).await?;
         Err(ServiceError::NotAllowed(Transition::Revoke))
@@ -311,8 +321,9 @@ impl InvitationService {
         &self,
         organization_id: Uuid,
         id: Uuid,
-        resent_by: &str,
+        actor: &Actor,
     ) -> ServiceResult<Invitation> {
+        let resent_by = actor.sub_or("");
         let txn = begin_write(&self.db).await?;
         let now = now();
         let (row, _) = find_in_org(&txn, organization_id, id).await?;
@@ -327,6 +338,9 @@ impl InvitationService {
             return Err(ServiceError::AlreadyAMember);
         }
         self.cooled_down(&row, now)?;
+        // Not yet swept: it expires (and says so) before it is revived.
+        let this_one = Condition::all().add(invitation::Column::Id.eq(id));
+        expiry::retire(&txn, this_one, actor, now).await?;
         let cooldown = chrono_duration(self.policy.resend_cooldown);
         let token = tokens::generate();
         let email_id = Uuid::now_v7();
@@ -390,6 +404,19 @@ impl InvitationService {
         }
         outbox::cancel_pending(&txn, id).await?;
         outbox::enqueue(&txn, email_id, id, &row.email, &token).await?;
+        let data = EventData {
+            expires_at: Some(expires_at),
+            send_count: Some(row.send_count.saturating_add(1)),
+            email_id: Some(email_id),
+            ..EventData::about(&row)
+        };
+        events::record(
+            &txn,
+            actor,
+            NewEvent::of(EventType::Resent, &row, data),
+            now,
+        )
+        .await?;
         txn.commit().await?;
         outbox::wake();
         tracing::info!("invitation resent");
@@ -450,16 +477,20 @@ async fn insert_one(
     email: &str,
     role: OrgRole,
     expires_at: DateTime<Utc>,
-    invited_by: &str,
+    actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Invitation, Refused> {
+    let invited_by = actor.sub_or("");
     if members::email_is_member(txn, organization_id, email)
         .await
         .map_err(Refused::Other)?
     {
         return Err(Refused::Other(ServiceError::AlreadyAMember));
     }
-    retire_expired(txn, organization_id, email, now)
+    let old_one = Condition::all()
+        .add(invitation::Column::OrganizationId.eq(organization_id))
+        .add(invitation::Column::Email.eq(email));
+    expiry::retire(txn, old_one, actor, now)
         .await
         .map_err(Refused::Other)?;
     let token = tokens::generate();
@@ -486,6 +517,20 @@ async fn insert_one(
     outbox::enqueue(txn, email_id, model.id, &model.email, &token)
         .await
         .map_err(|e| Refused::Other(e.into()))?;
+    let data = EventData {
+        expires_at: Some(expires_at),
+        invited_by: Some(invited_by.to_owned()),
+        email_id: Some(email_id),
+        ..EventData::about(&model)
+    };
+    events::record(
+        txn,
+        actor,
+        NewEvent::of(EventType::Created, &model, data),
+        now,
+    )
+    .await
+    .map_err(|e| Refused::Other(e.into()))?;
     Ok(Invitation {
         delivery: Delivery::queued(),
         ..Invitation::at(model, None, now)
@@ -508,27 +553,4 @@ async fn find_in_org(
         .one(db)
         .await?
         .ok_or(ServiceError::InvitationNotFound)
-}
-
-/// Retires a pending invitation for `email` that has expired, so it no longer holds the
-/// pending-email index.
-async fn retire_expired(
-    txn: &DatabaseTransaction,
-    organization_id: Uuid,
-    email: &str,
-    now: chrono::DateTime<Utc>,
-) -> ServiceResult<()> {
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::Status,
-            Expr::value(InvitationStatus::Expired),
-        )
-        .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
-        .filter(invitation::Column::OrganizationId.eq(organization_id))
-        .filter(invitation::Column::Email.eq(email))
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-        .filter(invitation::Column::ExpiresAt.lte(now))
-        .exec(txn)
-        .await?;
-    Ok(())
 }

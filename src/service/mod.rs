@@ -4,6 +4,7 @@
 pub mod acceptance;
 pub mod counts;
 mod error;
+pub mod events;
 pub mod idempotency;
 pub mod invitations;
 pub mod mailbox;
@@ -11,6 +12,7 @@ pub mod members;
 pub mod outbox;
 pub mod state;
 pub mod tokens;
+pub mod webhooks;
 pub mod write_lock;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};

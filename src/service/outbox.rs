@@ -10,9 +10,9 @@ use std::{sync::LazyLock, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef,
-    Statement, UpdateMany,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef, Statement, UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 use tokio::sync::watch;
@@ -21,9 +21,15 @@ use uuid::Uuid;
 use crate::{
     entity::{
         email_outbox::{self as outbox, OutboxStatus},
+        event::EventType,
         invitation,
     },
-    service::{now, write_lock::write_permit},
+    service::{
+        begin_write,
+        events::{self, Actor, EventData, NewEvent},
+        now,
+        write_lock::write_permit,
+    },
 };
 
 /// Bumped after a transaction that queued a message commits; every SQLite worker in this
@@ -193,12 +199,17 @@ pub async fn renew(
     Ok(renewed.rows_affected == 1)
 }
 
-/// Records a delivery and forgets the token, if `owner` still holds the message. `false`
-/// means it did not (the lease ran out mid-send) and nothing was written.
-pub async fn mark_sent(db: &DatabaseConnection, id: Uuid, owner: Uuid) -> Result<bool, DbErr> {
+/// Records a delivery and forgets the token, if `owner` still holds the message, with its
+/// `invitation.email_sent` event. `false` means it did not (the lease ran out mid-send) and
+/// nothing was written.
+pub async fn mark_sent(
+    db: &DatabaseConnection,
+    message: &outbox::Model,
+    owner: Uuid,
+) -> Result<bool, DbErr> {
     let now = now();
-    let _permit = write_permit(db).await?;
-    let marked = held(outbox::Entity::update_many(), id, owner)
+    let txn = begin_write(db).await?;
+    let marked = held(outbox::Entity::update_many(), message.id, owner)
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
         .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None))
         .col_expr(
@@ -215,9 +226,42 @@ pub async fn mark_sent(db: &DatabaseConnection, id: Uuid, owner: Uuid) -> Result
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
         )
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(marked.rows_affected == 1)
+    if marked.rows_affected != 1 {
+        return Ok(false);
+    }
+    let data = EventData {
+        attempts: Some(message.attempts + 1),
+        ..EventData::default()
+    };
+    record_email_event(&txn, message, EventType::EmailSent, data, now).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Records what became of a message, about its invitation, with no actor.
+async fn record_email_event(
+    txn: &DatabaseTransaction,
+    message: &outbox::Model,
+    kind: EventType,
+    data: EventData,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Some(row) = invitation::Entity::find_by_id(message.invitation_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let data = EventData {
+        email: Some(message.recipient.clone()),
+        email_id: Some(message.id),
+        ..data
+    };
+    let event = NewEvent::of(kind, &row, data);
+    events::record(txn, &Actor::system(), event, now).await?;
+    Ok(())
 }
 
 /// How a failed attempt was recorded.
@@ -228,8 +272,9 @@ pub struct Failure {
 }
 
 /// Records a failed attempt, if `owner` still holds the message: retry after `backoff`, or
-/// give up (wiping the token) once `max_attempts` is reached. The error is kept on the row
-/// either way. `None` means the claim was lost and nothing was written.
+/// give up (wiping the token, recording `invitation.email_failed`) once `max_attempts` is
+/// reached. The error is kept on the row either way. `None` means the claim was lost and
+/// nothing was written.
 pub async fn mark_failed(
     db: &DatabaseConnection,
     message: &outbox::Model,
@@ -262,9 +307,20 @@ pub async fn mark_failed(
             Expr::value(next_attempt(now, backoff)),
         )
     };
-    let _permit = write_permit(db).await?;
-    let written = update.exec(db).await?.rows_affected == 1;
-    Ok(written.then_some(Failure { attempts, gave_up }))
+    let txn = begin_write(db).await?;
+    if update.exec(&txn).await?.rows_affected != 1 {
+        return Ok(None);
+    }
+    if gave_up {
+        let data = EventData {
+            attempts: Some(attempts),
+            error: Some(error.chars().take(500).collect()),
+            ..EventData::default()
+        };
+        record_email_event(&txn, message, EventType::EmailFailed, data, now).await?;
+    }
+    txn.commit().await?;
+    Ok(Some(Failure { attempts, gave_up }))
 }
 
 /// Hands back every message `owner` still holds unsent (at shutdown, or after an error), so

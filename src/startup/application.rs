@@ -11,7 +11,7 @@ use crate::{
     mail::Mailer,
     server,
     service::invitations::InvitationService,
-    worker::{Worker, WorkerConfig},
+    worker::{WebhookConfig, WebhookWorker, Worker, WorkerConfig},
 };
 
 /// How long shutdown waits for the background worker before aborting it.
@@ -61,6 +61,7 @@ impl Application {
                 verifier,
                 policy: config.invitation_policy(),
                 http: config.http.clone(),
+                webhooks: config.webhooks,
             },
             worker,
             limits: server::Limits {
@@ -96,6 +97,12 @@ impl Application {
         // Keys from an identity provider are fetched at once and refreshed while serving.
         let jwks = (self.state.verifier.jwks().cloned())
             .map(|cache| tokio::spawn(cache.run(stopped.clone())));
+        let hooks = WebhookWorker::new(
+            self.state.db.clone(),
+            self.state.webhooks,
+            WebhookConfig::default(),
+        )?;
+        let mut hooks = tokio::spawn(hooks.run(stopped.clone()));
         let mut worker = tokio::spawn(self.worker.run(invitations, stopped));
         // The worker is told to stop when shutdown begins, while requests drain.
         let shutdown = async move {
@@ -110,6 +117,15 @@ impl Application {
             Err(_) => {
                 tracing::warn!("background worker did not stop in time; aborted");
                 worker.abort();
+            }
+        }
+        // Attempts in flight are abandoned and released; bounded the same way.
+        match tokio::time::timeout(WORKER_STOP_TIMEOUT, &mut hooks).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "webhook worker ended abnormally"),
+            Err(_) => {
+                tracing::warn!("webhook worker did not stop in time; aborted");
+                hooks.abort();
             }
         }
         if let Some(jwks) = jwks {

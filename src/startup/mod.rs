@@ -18,8 +18,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     api::{
-        acceptance::AcceptanceApi, health::HealthApi, invitations::InvitationsApi,
-        members::MembersApi,
+        acceptance::AcceptanceApi, events::EventsApi, health::HealthApi,
+        invitations::InvitationsApi, members::MembersApi, webhooks::WebhooksApi,
     },
     auth::{AuthState, JwtVerifier},
     config::{Config, HttpConfig},
@@ -28,6 +28,7 @@ use crate::{
     service::{
         acceptance::AcceptanceService,
         invitations::{InvitationPolicy, InvitationService},
+        webhooks::{UrlPolicy, WebhookService},
     },
 };
 
@@ -38,9 +39,18 @@ pub struct AppState {
     pub verifier: Arc<JwtVerifier>,
     pub policy: InvitationPolicy,
     pub http: HttpConfig,
+    /// Where webhooks may point.
+    pub webhooks: UrlPolicy,
 }
 
-type Apis = (HealthApi, InvitationsApi, AcceptanceApi, MembersApi);
+type Apis = (
+    HealthApi,
+    InvitationsApi,
+    AcceptanceApi,
+    MembersApi,
+    EventsApi,
+    WebhooksApi,
+);
 
 /// The OpenAPI service: operations, spec and Swagger UI.
 pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -61,6 +71,12 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
         },
         MembersApi {
             db: state.db.clone(),
+        },
+        EventsApi {
+            db: state.db.clone(),
+        },
+        WebhooksApi {
+            service: WebhookService::new(state.db.clone(), state.webhooks),
         },
     );
     OpenApiService::new(apis, "Voke Invitations API", env!("CARGO_PKG_VERSION"))
@@ -91,6 +107,7 @@ pub fn openapi_json() -> String {
         verifier: Arc::new(spec_only_verifier()),
         policy: InvitationPolicy::default(),
         http: HttpConfig::default(),
+        webhooks: UrlPolicy::default(),
     };
     crate::api::spec::finalize(&api_service(&state).spec())
 }

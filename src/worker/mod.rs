@@ -21,9 +21,11 @@ use uuid::Uuid;
 
 pub mod listen;
 mod report;
+pub mod webhooks;
 
 use report::Outcome;
 pub use report::{DeliveryReport, WorkerConfig, WorkerError};
+pub use webhooks::{WebhookConfig, WebhookReport, WebhookWorker};
 
 use crate::{
     entity::{InvitationStatus, email_outbox},
@@ -170,7 +172,7 @@ impl Worker {
         message: &email_outbox::Model,
     ) -> Result<Outcome, WorkerError> {
         if self
-            .db_call(outbox::mark_sent(&self.db, message.id, owner))
+            .db_call(outbox::mark_sent(&self.db, message, owner))
             .await?
         {
             tracing::info!(message = %message.id, invitation = %message.invitation_id, "invitation email sent");
@@ -218,11 +220,7 @@ impl Worker {
         &self,
         query: impl Future<Output = Result<T, DbErr>>,
     ) -> Result<T, WorkerError> {
-        let deadline = self.config.db_timeout;
-        tokio::time::timeout(deadline, query)
-            .await
-            .map_err(|_| WorkerError::DbTimeout(deadline))?
-            .map_err(WorkerError::from)
+        timed(self.config.db_timeout, query).await
     }
 
     /// Runs until `stop` turns true: delivery when woken (a message was queued here, or on
@@ -295,6 +293,17 @@ impl Worker {
             Err(_) => tracing::warn!(?deadline, "idempotency purge timed out; will retry"),
         }
     }
+}
+
+/// Runs one statement under `deadline`.
+async fn timed<T>(
+    deadline: std::time::Duration,
+    query: impl Future<Output = Result<T, DbErr>>,
+) -> Result<T, WorkerError> {
+    tokio::time::timeout(deadline, query)
+        .await
+        .map_err(|_| WorkerError::DbTimeout(deadline))?
+        .map_err(WorkerError::from)
 }
 
 /// Resolves once `stop` is true, or its sender is gone (nobody is left to say "go on").

@@ -102,6 +102,7 @@ fn app_state(app: &crate::helpers::TestApp) -> voke_invitations::startup::AppSta
         verifier: app.verifier.clone(),
         policy: Default::default(),
         http: voke_invitations::config::HttpConfig::default(),
+        webhooks: Default::default(),
     }
 }
 

@@ -132,6 +132,9 @@ pub fn test_config(database_url: &str, extra: &[(&str, &str)]) -> Config {
     }
     // Part I's tests resend at once; the cooldown's own tests set it (§10.4).
     vars.push(("RESEND_COOLDOWN".into(), "0s".into()));
+    // Receivers in tests listen on http://127.0.0.1; the URL policy's own tests turn it on.
+    vars.push(("WEBHOOK_ALLOW_HTTP".into(), "true".into()));
+    vars.push(("WEBHOOK_ALLOW_PRIVATE".into(), "true".into()));
     vars.extend(
         extra
             .iter()
@@ -179,6 +182,7 @@ pub async fn spawn_app_through(
         verifier: verifier.clone(),
         policy: config.invitation_policy(),
         http: config.http.clone(),
+        webhooks: config.webhooks,
     };
     TestApp {
         client: TestClient::new(build_app(state).boxed()),
@@ -516,6 +520,7 @@ impl TestApp {
             verifier: verifier.clone(),
             policy: config.invitation_policy(),
             http: config.http.clone(),
+            webhooks: config.webhooks,
         };
         TestApp {
             client: TestClient::new(build_app(state).boxed()),
@@ -525,6 +530,29 @@ impl TestApp {
             _stop: stop,
             _guard: DbGuard::Shared,
         }
+    }
+
+    /// A webhook worker for this app's database that may reach local receivers, with
+    /// `timeout` per attempt and retries due at once (no backoff) within `window`.
+    pub fn webhook_worker(
+        &self,
+        timeout: Duration,
+        window: Duration,
+    ) -> voke_invitations::worker::WebhookWorker {
+        use voke_invitations::{service::webhooks, worker};
+        let policy = webhooks::UrlPolicy {
+            allow_http: true,
+            allow_private: true,
+        };
+        let config = worker::WebhookConfig {
+            timeout,
+            retry: webhooks::outbox::RetryPolicy {
+                base: Duration::ZERO,
+                window,
+            },
+            ..worker::WebhookConfig::default()
+        };
+        worker::WebhookWorker::new(self.db.clone(), policy, config).expect("webhook client")
     }
 
     /// The invitations service of this app.

@@ -152,6 +152,9 @@ export BIND_ADDR="127.0.0.1:$PORT"
 # The fuzzer sends thousands of requests a minute on purpose: the §9.1 limits are switched off
 # here (RATE_LIMITS=off), and tested in the Rust suite instead.
 export RATE_LIMITS=off
+# Fuzzed and SDK webhook registrations name hosts that do not resolve here, or 127.0.0.1:
+# development settings (CONTRACT §10.7); the URL policy itself is tested in the Rust suite.
+export WEBHOOK_ALLOW_HTTP=true WEBHOOK_ALLOW_PRIVATE=true
 export RUST_LOG=${RUST_LOG:-info}
 unset JWT_PUBLIC_KEY_FILE JWT_ISSUER JWT_AUDIENCE SMTP_URL
 # No SMTP server here: invitation emails go to server.log on purpose (CONTRACT §7, Part II).

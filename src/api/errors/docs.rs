@@ -100,6 +100,26 @@ pub const E404_INVITATION: ErrorDoc = ErrorDoc {
     description: "`INVITATION_NOT_FOUND`: no such invitation in the caller's organization.",
     examples: &[not_found],
 };
+pub const E404_WEBHOOK: ErrorDoc = ErrorDoc {
+    status: 404,
+    description: "`NOT_FOUND`: no such webhook in the caller's organization.",
+    examples: &[webhook_not_found],
+};
+pub const E400_WEBHOOK: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`VALIDATION_ERROR`: the body is invalid (`details.errors` has one line per \
+                  field): a URL that is not `https://`, does not resolve, or resolves to a \
+                  loopback, private, link-local or metadata address, or an unknown event \
+                  type; `INVALID_UUID`: the `x-org-id` header is not a UUID.",
+    examples: &[unsafe_url, invalid_org],
+};
+pub const E400_EVENTS: ErrorDoc = ErrorDoc {
+    status: 400,
+    description: "`VALIDATION_ERROR`: a query parameter is invalid (`details.errors` says \
+                  which); `INVALID_UUID`: the `x-org-id` header or `invitationId` is not a \
+                  UUID.",
+    examples: &[bad_limit, invalid_org],
+};
 pub const E404_TOKEN: ErrorDoc = ErrorDoc {
     status: 404,
     description: "`INVITATION_NOT_FOUND`: the token is unknown, or its invitation was revoked \
@@ -200,6 +220,9 @@ pub const ALL: &[&ErrorDoc] = &[
     &E403_TOKEN_ACCEPT,
     &E404_INVITATION,
     &E404_TOKEN,
+    &E404_WEBHOOK,
+    &E400_WEBHOOK,
+    &E400_EVENTS,
     &E409_CREATE,
     &E409_BULK,
     &E422_IDEMPOTENCY,

@@ -72,3 +72,20 @@ impl std::fmt::Display for InvitationId {
         self.0.fmt(f)
     }
 }
+
+/// A webhook's id in a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebhookId(pub Uuid);
+
+checked_string!(
+    WebhookId,
+    "string_webhook_id",
+    uuid_schema(examples::WEBHOOK_ID),
+    |raw| parse_uuid(raw).map(WebhookId)
+);
+
+impl std::fmt::Display for WebhookId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}

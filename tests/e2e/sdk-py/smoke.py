@@ -26,18 +26,31 @@ from voke_invitations_client.api.invitations import (
     revoke_invitation,
     update_invitation,
 )
+from voke_invitations_client.api.events import list_events
+from voke_invitations_client.api.webhooks import (
+    create_webhook,
+    delete_webhook,
+    get_webhook,
+    list_webhook_deliveries,
+    list_webhooks,
+)
 from voke_invitations_client.client import AuthenticatedClient
 from voke_invitations_client.models.bulk_create_invitations_request import BulkCreateInvitationsRequest
 from voke_invitations_client.models.bulk_invitations_response import BulkInvitationsResponse
 from voke_invitations_client.models.create_invitation_request import CreateInvitationRequest
 from voke_invitations_client.models.error_body import ErrorBody
+from voke_invitations_client.models.create_webhook_request import CreateWebhookRequest
+from voke_invitations_client.models.created_webhook import CreatedWebhook
 from voke_invitations_client.models.error_code import ErrorCode
+from voke_invitations_client.models.event_page import EventPage
 from voke_invitations_client.models.invitation import Invitation
 from voke_invitations_client.models.invitation_page import InvitationPage
 from voke_invitations_client.models.invitation_status import InvitationStatus
 from voke_invitations_client.models.message_response import MessageResponse
 from voke_invitations_client.models.org_role import OrgRole
 from voke_invitations_client.models.update_invitation_request import UpdateInvitationRequest
+from voke_invitations_client.models.webhook import Webhook
+from voke_invitations_client.models.webhook_page import WebhookPage
 
 
 def check(condition: bool, what: str) -> None:
@@ -159,6 +172,38 @@ def main() -> None:
         check(twice.headers.get("idempotent-replayed") == "true", "the retry says Idempotent-Replayed: true")
         assert isinstance(once.parsed, Invitation) and isinstance(twice.parsed, Invitation)
         check(once.parsed.id == twice.parsed.id, "the retry names the same invitation")
+
+        # CONTRACT §10.6: the audit trail names the change and who made it.
+        ev = list_events.sync_detailed(client=client, x_org_id=org, invitation_id=bulk_id, limit=10)
+        check(ev.status_code == 200 and isinstance(ev.parsed, EventPage), "listEvents -> 200")
+        assert isinstance(ev.parsed, EventPage)
+        kinds = [e.type_.value for e in ev.parsed.data]
+        check(kinds[:1] == ["invitation.updated"] and "invitation.created" in kinds, f"events newest first: {kinds}")
+        check(all(e.invitation_id == bulk_id for e in ev.parsed.data), "events filtered by invitationId")
+
+        # CONTRACT §10.7: register, read, list deliveries, delete.
+        request = CreateWebhookRequest.from_dict(
+            {"url": "http://127.0.0.1:9/voke", "eventTypes": ["*"], "description": tag}
+        )
+        w = create_webhook.sync_detailed(client=client, x_org_id=org, body=request)
+        check(w.status_code == 201 and isinstance(w.parsed, CreatedWebhook), "createWebhook -> 201")
+        assert isinstance(w.parsed, CreatedWebhook)
+        check(w.parsed.secret.startswith("whsec_"), "the secret is shown once, whsec_")
+        hook_id = w.parsed.id
+        lw = list_webhooks.sync_detailed(client=client, x_org_id=org)
+        assert isinstance(lw.parsed, WebhookPage)
+        check(any(h.id == hook_id for h in lw.parsed.data), "listWebhooks shows it")
+        g = get_webhook.sync_detailed(client=client, id=hook_id, x_org_id=org)
+        check(isinstance(g.parsed, Webhook), "getWebhook -> 200")
+        d = list_webhook_deliveries.sync_detailed(client=client, id=hook_id, x_org_id=org)
+        check(d.status_code == 200, "listWebhookDeliveries -> 200")
+        rm = delete_webhook.sync_detailed(client=client, id=hook_id, x_org_id=org)
+        check(isinstance(rm.parsed, MessageResponse) and rm.parsed.message == "Webhook deleted", "deleteWebhook")
+        after = get_webhook.sync_detailed(client=client, id=hook_id, x_org_id=org)
+        check(
+            after.status_code == 404 and isinstance(after.parsed, ErrorBody) and after.parsed.code == ErrorCode.NOT_FOUND,
+            "a deleted webhook is NOT_FOUND",
+        )
 
     print("python sdk: all checks passed")
 

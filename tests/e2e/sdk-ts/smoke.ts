@@ -20,6 +20,12 @@ type RequiredOperations = Pick<
   | "revokeInvitation"
   | "bulkCreateInvitations"
   | "updateInvitation"
+  | "listEvents"
+  | "createWebhook"
+  | "listWebhooks"
+  | "getWebhook"
+  | "deleteWebhook"
+  | "listWebhookDeliveries"
 >;
 const _operationsExist: keyof RequiredOperations = "listInvitations";
 void _operationsExist;
@@ -155,6 +161,34 @@ async function main(): Promise<void> {
   check(once.response.status === 201 && twice.response.status === 201, "both answers are 201");
   check(twice.response.headers.get("idempotent-replayed") === "true", "the retry says Idempotent-Replayed: true");
   check(once.data?.id !== undefined && once.data.id === twice.data?.id, "the retry names the same invitation");
+
+  // CONTRACT §10.6: the audit trail names the change and who made it.
+  const trail = await client.GET("/api/v1/events", {
+    params: { header, query: { invitationId: bulkId, limit: 10 } },
+  });
+  if (trail.error !== undefined) throw new Error(`listEvents ${trail.response.status}: ${JSON.stringify(trail.error)}`);
+  const kinds = trail.data.data.map((e) => e.type);
+  check(kinds[0] === "invitation.updated" && kinds.includes("invitation.created"), `events newest first: ${kinds.join(", ")}`);
+  check(trail.data.data.every((e) => e.invitationId === bulkId && e.organizationId === org), "events filtered by invitationId");
+
+  // CONTRACT §10.7: register, read, list deliveries, delete.
+  const hook = await client.POST("/api/v1/webhooks", {
+    params: { header },
+    body: { url: "http://127.0.0.1:9/voke", eventTypes: ["invitation.accepted", "invitation.declined"], description: tag },
+  });
+  if (hook.error !== undefined) throw new Error(`createWebhook ${hook.response.status}: ${JSON.stringify(hook.error)}`);
+  check(hook.response.status === 201 && hook.data.secret.startsWith("whsec_"), "createWebhook -> 201 with a whsec_ secret");
+  const hookId = hook.data.id;
+  const listed = await client.GET("/api/v1/webhooks", { params: { header } });
+  check(listed.data?.data.some((w) => w.id === hookId && w.description === tag) === true, "listWebhooks shows it");
+  const one = await client.GET("/api/v1/webhooks/{id}", { params: { header, path: { id: hookId } } });
+  check(one.data?.eventTypes.join(",") === "invitation.accepted,invitation.declined", "getWebhook keeps its types");
+  const sent = await client.GET("/api/v1/webhooks/{id}/deliveries", { params: { header, path: { id: hookId } } });
+  check(sent.response.status === 200 && sent.data?.meta.total === 0, "listWebhookDeliveries -> 200, none yet");
+  const gone = await client.DELETE("/api/v1/webhooks/{id}", { params: { header, path: { id: hookId } } });
+  check(gone.data?.message === "Webhook deleted", "deleteWebhook -> Webhook deleted");
+  const after = await client.GET("/api/v1/webhooks/{id}", { params: { header, path: { id: hookId } } });
+  check(after.response.status === 404 && after.error?.code === "NOT_FOUND", "a deleted webhook is NOT_FOUND");
 
   console.log("typescript sdk: all checks passed");
 }

@@ -41,6 +41,14 @@ pub(super) fn not_admin() -> ApiError {
 pub(super) fn not_found() -> ApiError {
     ApiError::InvitationNotFound
 }
+pub(super) fn webhook_not_found() -> ApiError {
+    ApiError::WebhookNotFound
+}
+pub(super) fn unsafe_url() -> ApiError {
+    ApiError::validation(
+        "url: resolves to 127.0.0.1, a loopback, private, link-local or reserved address",
+    )
+}
 pub(super) fn conflict() -> ApiError {
     ApiError::Conflict {
         message: CONFLICT_PENDING_EXISTS,

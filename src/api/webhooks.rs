@@ -1,0 +1,481 @@
+//! `/api/v1/webhooks`: the organization's webhook endpoints and their deliveries (§10.7).
+
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Header, Path, Query},
+    registry::MetaSchema,
+    types::Example,
+};
+use sea_orm::{ActiveEnum, Iterable};
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    body::{JsonBody, JsonRequest},
+    errors::{
+        ErrorResponse,
+        docs::{
+            E400_LIST, E400_UUID, E400_WEBHOOK, E401, E403_ORG_ADMIN, E404_WEBHOOK, E413, E415,
+            E429, E500, E503,
+        },
+        error_set,
+    },
+    events::EventType,
+    examples,
+    responses::{Confirmation, Created, Said, ok_response},
+    types::{
+        Nullable, NullableTimestamp, OrgId, PageMeta, Timestamp, WebhookId, default_limit,
+        default_page, paging,
+    },
+};
+use crate::{
+    auth::OrgAdmin,
+    entity::{
+        event::EventType as Stored,
+        webhook_delivery::{self as delivery, WebhookDeliveryStatus as Status},
+    },
+    routes::KnownQuery,
+    service::webhooks::{NewWebhook, Webhook, WebhookService},
+};
+
+/// One entry of `eventTypes`: an event type, or `*` for every type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subscription(pub Option<Stored>);
+
+impl std::fmt::Display for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            None => f.write_str("*"),
+            Some(kind) => f.write_str(&kind.to_value()),
+        }
+    }
+}
+
+fn subscription_schema() -> MetaSchema {
+    let names = std::iter::once("*".to_owned()).chain(Stored::iter().map(|k| k.to_value()));
+    MetaSchema {
+        enum_items: names.map(serde_json::Value::String).collect(),
+        example: Some(serde_json::Value::String("invitation.accepted".to_owned())),
+        ..MetaSchema::new("string")
+    }
+}
+
+super::types::scalar::checked_string!(
+    Subscription,
+    "string_subscription",
+    subscription_schema(),
+    |raw| match raw {
+        "*" => Some(Subscription(None)),
+        other => Stored::try_from_value(&other.to_owned())
+            .ok()
+            .map(|k| Subscription(Some(k))),
+    }
+);
+
+/// What to register.
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "CreateWebhookRequest", rename_all = "camelCase", example)]
+pub struct CreateWebhookRequest {
+    /// Where to `POST` events: `https://` (plain `http://` only when `WEBHOOK_ALLOW_HTTP`),
+    /// and not resolving to a loopback, private, link-local or metadata address (unless
+    /// `WEBHOOK_ALLOW_PRIVATE`).
+    #[oai(validator(min_length = 1, max_length = 2048))]
+    pub url: String,
+    /// The event types to deliver, or `["*"]` for all (a `*` anywhere means all).
+    #[oai(validator(min_items = 1, max_items = 20))]
+    pub event_types: Vec<Subscription>,
+    /// A note for people, at most 500 characters.
+    #[oai(validator(max_length = 500))]
+    pub description: Option<String>,
+}
+
+impl JsonRequest for CreateWebhookRequest {}
+
+impl Example for CreateWebhookRequest {
+    fn example() -> Self {
+        Self {
+            url: EXAMPLE_URL.to_owned(),
+            event_types: vec![
+                Subscription(Some(Stored::Accepted)),
+                Subscription(Some(Stored::Declined)),
+            ],
+            description: Some("CRM sync".to_owned()),
+        }
+    }
+}
+
+const EXAMPLE_URL: &str = "https://hooks.example.com/voke";
+
+/// A registered endpoint.
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "Webhook", rename_all = "camelCase", example)]
+pub struct WebhookDto {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    /// Where events are delivered.
+    pub url: String,
+    /// The delivered types, or `["*"]` for all.
+    pub event_types: Vec<Subscription>,
+    /// The note given at registration, or `null`.
+    pub description: Nullable<String>,
+    pub created_at: Timestamp,
+}
+
+impl From<Webhook> for WebhookDto {
+    fn from(w: Webhook) -> Self {
+        let event_types = match w.event_types {
+            None => vec![Subscription(None)],
+            Some(types) => types.into_iter().map(|t| Subscription(Some(t))).collect(),
+        };
+        Self {
+            id: w.row.id,
+            organization_id: w.row.organization_id,
+            url: w.row.url,
+            event_types,
+            description: Nullable(w.row.description),
+            created_at: Timestamp(w.row.created_at),
+        }
+    }
+}
+
+impl Example for WebhookDto {
+    fn example() -> Self {
+        let CreateWebhookRequest {
+            url,
+            event_types,
+            description,
+        } = CreateWebhookRequest::example();
+        Self {
+            id: examples::WEBHOOK_ID,
+            organization_id: examples::ORG_ID,
+            url,
+            event_types,
+            description: Nullable(description),
+            created_at: Timestamp::example_at(examples::TIMESTAMP),
+        }
+    }
+}
+
+/// A new endpoint and its signing secret, which is shown only here.
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "CreatedWebhook", rename_all = "camelCase", example)]
+pub struct CreatedWebhookDto {
+    #[oai(flatten)]
+    pub webhook: WebhookDto,
+    /// `whsec_` + base64 of the 32-byte key that signs every delivery (Standard Webhooks).
+    /// Store it now: it cannot be read again.
+    pub secret: String,
+}
+
+impl Example for CreatedWebhookDto {
+    fn example() -> Self {
+        Self {
+            webhook: WebhookDto::example(),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3nqBVrU3yKk=".to_owned(),
+        }
+    }
+}
+
+/// A page of endpoints, newest first.
+#[derive(Object, Clone, Debug)]
+#[oai(rename_all = "camelCase", example)]
+pub struct WebhookPage {
+    pub data: Vec<WebhookDto>,
+    pub meta: PageMeta,
+}
+
+impl Example for WebhookPage {
+    fn example() -> Self {
+        Self {
+            data: vec![WebhookDto::example()],
+            meta: PageMeta::example(),
+        }
+    }
+}
+
+/// Where the delivery of one event to the endpoint stands.
+#[derive(poem_openapi::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename = "WebhookDeliveryStatus", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryStatusDto {
+    /// Not attempted yet.
+    Pending,
+    /// The receiver answered 2xx within 10 seconds.
+    Succeeded,
+    /// An attempt failed; another is scheduled (exponential backoff, for 24 hours).
+    Retrying,
+    /// Given up 24 hours after the event.
+    Failed,
+}
+
+/// One event's delivery to the endpoint (retries update it in place).
+#[derive(Object, Clone, Debug)]
+#[oai(rename = "WebhookDelivery", rename_all = "camelCase", example)]
+pub struct DeliveryDto {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: EventType,
+    /// Attempts made so far.
+    pub attempt: i32,
+    pub status: DeliveryStatusDto,
+    /// The latest attempt's HTTP status, or `null` (no attempt yet, or no answer).
+    pub response_status: Nullable<i32>,
+    /// Why the latest attempt failed, or `null`.
+    pub error: Nullable<String>,
+    /// When the latest attempt was made, or `null` before the first.
+    pub attempted_at: NullableTimestamp,
+}
+
+impl From<delivery::Model> for DeliveryDto {
+    fn from(d: delivery::Model) -> Self {
+        Self {
+            id: d.id,
+            event_id: d.event_id,
+            event_type: d.event_type.into(),
+            attempt: d.attempts,
+            status: match d.status {
+                Status::Pending => DeliveryStatusDto::Pending,
+                Status::Succeeded => DeliveryStatusDto::Succeeded,
+                Status::Retrying => DeliveryStatusDto::Retrying,
+                Status::Failed => DeliveryStatusDto::Failed,
+            },
+            response_status: Nullable(d.response_status),
+            error: Nullable(d.last_error),
+            attempted_at: NullableTimestamp(d.attempted_at),
+        }
+    }
+}
+
+impl Example for DeliveryDto {
+    fn example() -> Self {
+        Self {
+            id: uuid::uuid!("0193a5b2-9f32-7c4d-8e5f-60718293a4b5"),
+            event_id: uuid::uuid!("0193a5b2-7d10-7a2b-8c3d-4e5f60718293"),
+            event_type: EventType::Accepted,
+            attempt: 1,
+            status: DeliveryStatusDto::Succeeded,
+            response_status: Nullable(Some(204)),
+            error: Nullable(None),
+            attempted_at: NullableTimestamp(Some(Timestamp::example_at(examples::TIMESTAMP).0)),
+        }
+    }
+}
+
+/// A page of deliveries, newest first.
+#[derive(Object, Clone, Debug)]
+#[oai(rename_all = "camelCase", example)]
+pub struct DeliveryPage {
+    pub data: Vec<DeliveryDto>,
+    pub meta: PageMeta,
+}
+
+impl Example for DeliveryPage {
+    fn example() -> Self {
+        Self {
+            data: vec![DeliveryDto::example()],
+            meta: PageMeta::example(),
+        }
+    }
+}
+
+ok_response!(
+    /// A page of webhooks.
+    ListWebhooksResponse(WebhookPage),
+    "The requested page and its paging information."
+);
+ok_response!(
+    /// One webhook.
+    WebhookResponse(WebhookDto),
+    "The webhook (without its secret)."
+);
+ok_response!(
+    /// A page of deliveries.
+    ListDeliveriesResponse(DeliveryPage),
+    "The requested page and its paging information."
+);
+
+/// What a delete answers.
+pub struct Deleted;
+
+impl Said for Deleted {
+    const MESSAGE: &'static str = "Webhook deleted";
+    const DESCRIPTION: &'static str =
+        "The endpoint and its deliveries are gone; nothing more is sent to it.";
+}
+
+error_set!(CreateWebhookErrors: [E400_WEBHOOK, E401, E403_ORG_ADMIN, E413, E415, E429, E500, E503]);
+error_set!(ListWebhooksErrors: [E400_LIST, E401, E403_ORG_ADMIN, E429, E500, E503]);
+error_set!(WebhookErrors: [E400_UUID, E401, E403_ORG_ADMIN, E404_WEBHOOK, E429, E500, E503]);
+error_set!(DeliveriesErrors: [E400_LIST, E401, E403_ORG_ADMIN, E404_WEBHOOK, E429, E500, E503]);
+
+/// The webhooks resource.
+pub struct WebhooksApi {
+    pub service: WebhookService,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Webhooks")]
+impl WebhooksApi {
+    /// Register a webhook
+    ///
+    /// Registers an endpoint to receive the organization's events of `eventTypes` (or all,
+    /// `["*"]`) as signed `POST`s (Standard Webhooks: `webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`). The answer carries the signing `secret`, shown only once.
+    /// Requires `ORG_ADMIN` (or super admin).
+    #[oai(path = "/webhooks", method = "post", operation_id = "createWebhook")]
+    async fn create(
+        &self,
+        auth: OrgAdmin,
+        _known: KnownQuery,
+        /// The UUID of the organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
+        body: JsonBody<CreateWebhookRequest>,
+    ) -> Result<Created<CreatedWebhookDto>, ErrorResponse<CreateWebhookErrors>> {
+        let body = body.0;
+        let all = body.event_types.iter().any(|s| s.0.is_none());
+        let mut types = Vec::new();
+        for kind in body.event_types.iter().filter_map(|s| s.0) {
+            if !types.contains(&kind) {
+                types.push(kind);
+            }
+        }
+        let new = NewWebhook {
+            url: body.url,
+            event_types: (!all).then_some(types),
+            description: body.description,
+        };
+        let (webhook, secret) = self.service.create(auth.0.organization_id, new).await?;
+        let location = format!("/api/v1/webhooks/{}", webhook.row.id);
+        Ok(Created {
+            body: CreatedWebhookDto {
+                webhook: webhook.into(),
+                secret,
+            },
+            location,
+        })
+    }
+
+    /// List webhooks
+    ///
+    /// The organization's endpoints, newest first, without their secrets. Requires
+    /// `ORG_ADMIN` (or super admin).
+    #[oai(path = "/webhooks", method = "get", operation_id = "listWebhooks")]
+    async fn list(
+        &self,
+        auth: OrgAdmin,
+        _known: KnownQuery,
+        /// The UUID of the organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
+        /// Page number, starting at 1.
+        #[oai(
+            default = "default_page",
+            example = "default_page",
+            validator(minimum(value = "1"), maximum(value = "2147483647"))
+        )]
+        page: Query<i64>,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "default_limit",
+            example = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i64>,
+    ) -> Result<ListWebhooksResponse, ErrorResponse<ListWebhooksErrors>> {
+        let (page, limit) = paging(page.0, limit.0);
+        let (items, total) = self
+            .service
+            .list(auth.0.organization_id, page, limit)
+            .await?;
+        Ok(ListWebhooksResponse(WebhookPage {
+            data: items.into_iter().map(Into::into).collect(),
+            meta: PageMeta::new(page, limit, total),
+        }))
+    }
+
+    /// Get a webhook
+    ///
+    /// One of the organization's endpoints, without its secret; another organization's is
+    /// not found. Requires `ORG_ADMIN` (or super admin).
+    #[oai(path = "/webhooks/:id", method = "get", operation_id = "getWebhook")]
+    async fn get(
+        &self,
+        auth: OrgAdmin,
+        _known: KnownQuery,
+        /// The UUID of the organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
+        /// The webhook's id.
+        id: Path<WebhookId>,
+    ) -> Result<WebhookResponse, ErrorResponse<WebhookErrors>> {
+        let webhook = self.service.get(auth.0.organization_id, id.0.0).await?;
+        Ok(WebhookResponse(webhook.into()))
+    }
+
+    /// Delete a webhook
+    ///
+    /// Deletes the endpoint and its deliveries: nothing more is sent to it. Requires
+    /// `ORG_ADMIN` (or super admin).
+    #[oai(
+        path = "/webhooks/:id",
+        method = "delete",
+        operation_id = "deleteWebhook"
+    )]
+    async fn delete(
+        &self,
+        auth: OrgAdmin,
+        _known: KnownQuery,
+        /// The UUID of the organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
+        /// The webhook's id.
+        id: Path<WebhookId>,
+    ) -> Result<Confirmation<Deleted>, ErrorResponse<WebhookErrors>> {
+        self.service.delete(auth.0.organization_id, id.0.0).await?;
+        Ok(Confirmation::new())
+    }
+
+    /// List a webhook's deliveries
+    ///
+    /// What became of each event sent to the endpoint, newest first: one entry per event,
+    /// updated in place by retries (`attempt` counts them). Requires `ORG_ADMIN` (or super
+    /// admin).
+    #[oai(
+        path = "/webhooks/:id/deliveries",
+        method = "get",
+        operation_id = "listWebhookDeliveries"
+    )]
+    async fn deliveries(
+        &self,
+        auth: OrgAdmin,
+        _known: KnownQuery,
+        /// The UUID of the organization to act on.
+        #[oai(name = "x-org-id")]
+        _org: Header<OrgId>,
+        /// The webhook's id.
+        id: Path<WebhookId>,
+        /// Page number, starting at 1.
+        #[oai(
+            default = "default_page",
+            example = "default_page",
+            validator(minimum(value = "1"), maximum(value = "2147483647"))
+        )]
+        page: Query<i64>,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "default_limit",
+            example = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i64>,
+    ) -> Result<ListDeliveriesResponse, ErrorResponse<DeliveriesErrors>> {
+        let (page, limit) = paging(page.0, limit.0);
+        let (items, total) = self
+            .service
+            .deliveries(auth.0.organization_id, id.0.0, page, limit)
+            .await?;
+        Ok(ListDeliveriesResponse(DeliveryPage {
+            data: items.into_iter().map(Into::into).collect(),
+            meta: PageMeta::new(page, limit, total),
+        }))
+    }
+}
