@@ -249,7 +249,9 @@ def bench_engine(args, engine_name, size, sink, results, failures):
                SMTP_URL=f"smtp://127.0.0.1:{sink.port}?tls=none", MAIL_MODE="smtp",
                MAIL_FROM="Voke <no-reply@bench.example>", RATE_LIMITS="off",
                RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"), LOG_FORMAT="json",
-               BENCH_WORKDIR=workdir, BENCH_ORG=ORG)
+               BENCH_WORKDIR=workdir, BENCH_ORG=ORG,
+               # As deploy/Dockerfile and the systemd unit run it.
+               MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"))
     server = Server(args.bin, env)
     label = f"{engine_name} {size:,}"
     sink.reset()
