@@ -27,7 +27,22 @@ pub fn deliverable(raw: &str) -> bool {
         && domain.len() <= DOMAIN_MAX
         && labels_ok
         && !address.chars().any(disguises)
+        && domain.split('.').all(decodes)
         && lettre::Address::from_str(address).is_ok()
+}
+
+/// An `xn--` label must be a real IDNA A-label (what it stands for, written back, is itself);
+/// any other label is left to the pattern.
+fn decodes(label: &str) -> bool {
+    if !label
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+    {
+        return true;
+    }
+    let (unicode, checked) = idna::domain_to_unicode(label);
+    checked.is_ok()
+        && idna::domain_to_ascii_strict(&unicode).is_ok_and(|a| a.eq_ignore_ascii_case(label))
 }
 
 /// Characters that make an address look like another one: controls, Unicode format
@@ -56,8 +71,21 @@ mod tests {
             "a@example.com",
             " Bob.Smith+tag@mail.example.co.uk ",
             "x@xn--exmple-cua.de",
+            "a@xn--80ak6aa92e.com",
+            "a@b.xn--55qx5d",
+            "a@b.XN--P1AI",
         ] {
             assert!(deliverable(ok), "{ok}");
+        }
+        // `xn--` labels that are not A-labels (refused by `format: email` checkers too).
+        for bad in [
+            "a@xn--o.com",
+            "a@b.xn--a",
+            "a@xn--ab.com",
+            "a@b.xn--9",
+            "a@b.xn--zz-",
+        ] {
+            assert!(!deliverable(bad), "{bad}");
         }
         let long_local = format!("{}@example.com", "a".repeat(65));
         let long_label = format!("a@{}.com", "b".repeat(64));

@@ -187,8 +187,8 @@ async function main(): Promise<void> {
   check(sent.response.status === 200 && sent.data?.meta.total === 0, "listWebhookDeliveries -> 200, none yet");
   const gone = await client.DELETE("/api/v1/webhooks/{id}", { params: { header, path: { id: hookId } } });
   check(gone.data?.message === "Webhook deleted", "deleteWebhook -> Webhook deleted");
-  const after = await client.GET("/api/v1/webhooks/{id}", { params: { header, path: { id: hookId } } });
-  check(after.response.status === 404 && after.error?.code === "NOT_FOUND", "a deleted webhook is NOT_FOUND");
+  const afterDelete = await client.GET("/api/v1/webhooks/{id}", { params: { header, path: { id: hookId } } });
+  check(afterDelete.response.status === 404 && afterDelete.error?.code === "NOT_FOUND", "a deleted webhook is NOT_FOUND");
 
   console.log("typescript sdk: all checks passed");
 }
