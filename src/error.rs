@@ -282,6 +282,9 @@ impl From<ServiceError> for ApiError {
                 Self::Validation(vec![format!("url: {reason}")])
             }
             ServiceError::AlreadyAMember => Self::AlreadyAMember,
+            ServiceError::InvalidEmail => {
+                Self::Validation(vec!["email: must be a valid email address".to_owned()])
+            }
             ServiceError::PendingExists { existing } => Self::Conflict {
                 message: CONFLICT_PENDING_EXISTS,
                 invitation_id: existing,

@@ -72,6 +72,31 @@ super::types::scalar::checked_string!(
     }
 );
 
+/// A webhook URL as a request gives it: `http(s)://`, at most 2048 characters; the server
+/// checks the rest (scheme allowed, host, addresses).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookUrl(pub String);
+
+impl std::fmt::Display for WebhookUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+super::types::scalar::checked_string!(
+    WebhookUrl,
+    "string_webhook_url",
+    MetaSchema {
+        title: Some("http(s) URL".to_owned()),
+        format: Some("uri"),
+        pattern: Some(r"^https?://[^\s]+$".to_owned()),
+        max_length: Some(2048),
+        example: Some(serde_json::Value::String(EXAMPLE_URL.to_owned())),
+        ..MetaSchema::new("string")
+    },
+    |raw| Some(WebhookUrl(raw.to_owned()))
+);
+
 /// What to register.
 #[derive(Object, Clone, Debug)]
 #[oai(rename = "CreateWebhookRequest", rename_all = "camelCase", example)]
@@ -79,14 +104,13 @@ pub struct CreateWebhookRequest {
     /// Where to `POST` events: `https://` (plain `http://` only when `WEBHOOK_ALLOW_HTTP`),
     /// and not resolving to a loopback, private, link-local or metadata address (unless
     /// `WEBHOOK_ALLOW_PRIVATE`).
-    #[oai(validator(min_length = 1, max_length = 2048))]
-    pub url: String,
+    pub url: WebhookUrl,
     /// The event types to deliver, or `["*"]` for all (a `*` anywhere means all).
     #[oai(validator(min_items = 1, max_items = 20))]
     pub event_types: Vec<Subscription>,
-    /// A note for people, at most 500 characters.
-    #[oai(validator(max_length = 500))]
-    pub description: Option<String>,
+    /// A note for people, at most 500 characters; absent or `null` for none.
+    #[oai(validator(max_length = 500, pattern = r"^[^\x00]*$"))]
+    pub description: Option<Nullable<String>>,
 }
 
 impl JsonRequest for CreateWebhookRequest {}
@@ -94,12 +118,12 @@ impl JsonRequest for CreateWebhookRequest {}
 impl Example for CreateWebhookRequest {
     fn example() -> Self {
         Self {
-            url: EXAMPLE_URL.to_owned(),
+            url: WebhookUrl(EXAMPLE_URL.to_owned()),
             event_types: vec![
                 Subscription(Some(Stored::Accepted)),
                 Subscription(Some(Stored::Declined)),
             ],
-            description: Some("CRM sync".to_owned()),
+            description: Some(Nullable(Some("CRM sync".to_owned()))),
         }
     }
 }
@@ -148,9 +172,9 @@ impl Example for WebhookDto {
         Self {
             id: examples::WEBHOOK_ID,
             organization_id: examples::ORG_ID,
-            url,
+            url: url.0,
             event_types,
-            description: Nullable(description),
+            description: description.unwrap_or(Nullable(None)),
             created_at: Timestamp::example_at(examples::TIMESTAMP),
         }
     }
@@ -339,9 +363,9 @@ impl WebhooksApi {
             }
         }
         let new = NewWebhook {
-            url: body.url,
+            url: body.url.0,
             event_types: (!all).then_some(types),
-            description: body.description,
+            description: body.description.and_then(|d| d.0),
         };
         let (webhook, secret) = self.service.create(auth.0.organization_id, new).await?;
         let location = format!("/api/v1/webhooks/{}", webhook.row.id);

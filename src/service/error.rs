@@ -26,6 +26,10 @@ pub enum ServiceError {
     UnsafeWebhookUrl(String),
     #[error("the email belongs to a member of the organization")]
     AlreadyAMember,
+    /// An email the pattern admits but the service cannot stand behind (an `xn--` label that
+    /// is not a real internationalised label).
+    #[error("the email address is not valid")]
+    InvalidEmail,
     /// A live pending invitation exists for the email (`existing`, when it could be read).
     #[error("a pending invitation already exists for this email")]
     PendingExists { existing: Option<Uuid> },

@@ -22,7 +22,7 @@ use crate::{
     service::{
         ServiceError, ServiceResult, Transition, begin_write,
         events::{self, Actor, EventData, NewEvent},
-        is_unique_violation, members, normalize_email, now, outbox,
+        is_unique_violation, mailbox, members, normalize_email, now, outbox,
         state::{leave_pending, live_pending_id, status_condition},
         tokens,
     },
@@ -106,8 +106,11 @@ impl InvitationService {
     ) -> ServiceResult<Invitation> {
         let now = now();
         let expires_at = self.expiry(new.expires_at, now)?;
-        let txn = begin_write(&self.db).await?;
         let email = normalize_email(&new.email);
+        if !mailbox::idn_labels_valid(&email) {
+            return Err(ServiceError::InvalidEmail);
+        }
+        let txn = begin_write(&self.db).await?;
         match insert_one(
             &txn,
             organization_id,
@@ -154,10 +157,11 @@ impl InvitationService {
                 results.push(None);
                 continue;
             };
-            let outcome = match self
-                .expiry(new.expires_at, now)
-                .map(|expires_at| (new, expires_at))
-            {
+            let checked = match mailbox::idn_labels_valid(&normalize_email(&new.email)) {
+                true => self.expiry(new.expires_at, now),
+                false => Err(ServiceError::InvalidEmail),
+            };
+            let outcome = match checked.map(|expires_at| (new, expires_at)) {
                 Err(refused) => Err(refused),
                 Ok((new, expires_at)) => {
                     let email = normalize_email(&new.email);

@@ -9,7 +9,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use rand::RngCore;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ pub use address::UrlPolicy;
 
 use crate::{
     entity::{event::EventType, webhook, webhook_delivery},
-    service::{ServiceError, ServiceResult, events, now},
+    service::{ServiceError, ServiceResult, begin_write, events, now},
 };
 
 /// What to register.
@@ -116,7 +116,7 @@ impl WebhookService {
     /// flight finds its claim gone and is not recorded).
     #[tracing::instrument(skip_all, fields(org = %organization_id, webhook = %id))]
     pub async fn delete(&self, organization_id: Uuid, id: Uuid) -> ServiceResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = begin_write(&self.db).await?;
         self.find(&txn, organization_id, id).await?;
         webhook_delivery::Entity::delete_many()
             .filter(webhook_delivery::Column::WebhookId.eq(id))

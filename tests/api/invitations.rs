@@ -424,3 +424,33 @@ async fn revoke_invitation_refuses_expired_and_hides_foreign_ones() {
         .await
         .assert_error(404, "INVITATION_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn an_xn_label_that_is_not_a_real_idn_label_is_a_validation_error() {
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.admin().await;
+    let refused = app
+        .post("/api/v1/invitations")
+        .acting_as(&admin)
+        .json(serde_json::json!({ "email": "a@b.xn--cw0hbb" }))
+        .send()
+        .await;
+    refused.assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(
+        refused.validation_errors(),
+        ["email: must be a valid email address"]
+    );
+    let bulk = app
+        .post("/api/v1/invitations/bulk")
+        .acting_as(&admin)
+        .json(serde_json::json!({ "invitations": [
+            { "email": "a@b.xn--cw0hbb" },
+            { "email": "a@xn--80ak6aa92e.com" },
+        ]}))
+        .send()
+        .await;
+    bulk.assert_status(200);
+    assert_eq!(bulk.body["data"][0]["status"], 400);
+    assert_eq!(bulk.body["data"][0]["error"], refused.body);
+    assert_eq!(bulk.body["data"][1]["status"], 201);
+}

@@ -82,6 +82,20 @@ async fn endpoints_are_registered_listed_read_and_deleted_and_the_secret_shown_o
     .await
     .0;
     assert_eq!(all["eventTypes"], json!(["*"]));
+    let untitled = app
+        .post("/api/v1/webhooks")
+        .acting_as(&admin)
+        .json(json!({ "url": "https://hooks.example.com/x", "eventTypes": ["*"], "description": null }))
+        .send()
+        .await;
+    untitled.assert_status(201);
+    assert_eq!(untitled.body["description"], Value::Null);
+    let untitled = untitled.body["id"].as_str().expect("id").to_owned();
+    app.delete(&format!("/api/v1/webhooks/{untitled}"))
+        .acting_as(&admin)
+        .send()
+        .await
+        .assert_status(200);
 
     let list = app.get("/api/v1/webhooks").acting_as(&admin).send().await;
     list.assert_status(200);
@@ -157,7 +171,23 @@ async fn bad_registrations_are_validation_errors() {
         ),
         (
             json!({ "url": "not a url", "eventTypes": ["*"] }),
-            "url: is not a valid URL",
+            "url: must be a valid",
+        ),
+        (
+            json!({ "url": "ftp://hooks.example.com/", "eventTypes": ["*"] }),
+            "url: must be a valid",
+        ),
+        (
+            json!({ "url": "https://", "eventTypes": ["*"] }),
+            "url: must be a valid",
+        ),
+        (
+            json!({ "url": "https://hooks.example.com/", "eventTypes": ["*"], "description": "x".repeat(501) }),
+            "description: must be at most 500",
+        ),
+        (
+            json!({ "url": "https://hooks.example.com/", "eventTypes": ["*"], "description": 7 }),
+            "description",
         ),
         (
             json!({ "url": "https://u:p@hooks.example.com/", "eventTypes": ["*"] }),
