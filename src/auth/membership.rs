@@ -48,7 +48,7 @@ impl MembershipCache {
         };
         let key = (organization_id, user_id.to_owned());
         // Read before the query: a write that lands meanwhile makes this entry stale at once.
-        let generation = service::members::generation();
+        let generation = service::members::generation(organization_id);
         if let Some((role, seen)) = roles.get(&key)
             && seen == generation
         {

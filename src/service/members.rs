@@ -13,13 +13,21 @@ use crate::{
     service::{ServiceError, ServiceResult, normalize_email, now},
 };
 
-/// Counts the membership writes this process made, so caches of roles can tell an entry
-/// read before the latest write.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Counts the membership writes this process made, per organization (hashed into shards), so
+/// caches of roles can tell an entry read before the latest write to its organization; a
+/// write elsewhere leaves other organizations' entries alone.
+static GENERATIONS: [AtomicU64; SHARDS] = [const { AtomicU64::new(0) }; SHARDS];
+const SHARDS: usize = 1024;
 
-/// The number of membership writes this process has made so far.
-pub fn generation() -> u64 {
-    GENERATION.load(Ordering::Acquire)
+fn shard(organization_id: Uuid) -> &'static AtomicU64 {
+    let low = organization_id.as_u128() as usize;
+    &GENERATIONS[low % SHARDS]
+}
+
+/// The number of membership writes this process has made so far to `organization_id`'s
+/// shard.
+pub fn generation(organization_id: Uuid) -> u64 {
+    shard(organization_id).load(Ordering::Acquire)
 }
 
 /// The role a user holds in an organization, if any.
@@ -79,7 +87,7 @@ pub async fn upsert(
         )
         .exec_without_returning(db)
         .await?;
-    GENERATION.fetch_add(1, Ordering::AcqRel);
+    shard(organization_id).fetch_add(1, Ordering::AcqRel);
     member::Entity::find_by_id((organization_id, user_id.to_owned()))
         .one(db)
         .await?
