@@ -7,6 +7,7 @@ mod error;
 pub mod events;
 pub mod idempotency;
 pub mod invitations;
+pub mod lease;
 pub mod mailbox;
 pub mod members;
 pub mod outbox;

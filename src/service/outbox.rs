@@ -10,9 +10,9 @@ use std::{sync::LazyLock, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef, Statement, UpdateMany,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 use tokio::sync::watch;
@@ -27,7 +27,7 @@ use crate::{
     service::{
         begin_write,
         events::{self, Actor, EventData, NewEvent},
-        now,
+        lease, now,
         write_lock::write_permit,
     },
 };
@@ -118,43 +118,12 @@ fn message_invitation() -> RelationDef {
 /// their invitations (two statements whatever `limit` is). Each claim has its own owner id,
 /// so what it returns is exactly what this call locked.
 pub async fn claim(db: &DatabaseConnection, limit: u64, lease: Duration) -> Result<Claim, DbErr> {
-    let owner = Uuid::now_v7();
-    let now = now();
-    let until = lease_end(now, lease);
-    let backend = db.get_database_backend();
-    let (sql, values) = match backend {
-        DatabaseBackend::Postgres => (
-            "UPDATE email_outbox SET lock_owner = $1, locked_until = $2 WHERE id IN (\
-               SELECT id FROM email_outbox WHERE status = 'PENDING' AND next_attempt_at <= $3 \
-               AND (locked_until IS NULL OR locked_until < $3) \
-               ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)",
-            vec![
-                owner.into(),
-                until.into(),
-                now.into(),
-                (limit as i64).into(),
-            ],
-        ),
-        _ => (
-            "UPDATE email_outbox SET lock_owner = ?, locked_until = ? WHERE id IN (\
-               SELECT id FROM email_outbox WHERE status = 'PENDING' AND next_attempt_at <= ? \
-               AND (locked_until IS NULL OR locked_until < ?) \
-               ORDER BY next_attempt_at, id LIMIT ?)",
-            vec![
-                owner.into(),
-                until.into(),
-                now.into(),
-                now.into(),
-                (limit as i64).into(),
-            ],
-        ),
+    let queue = lease::Queue {
+        table: "email_outbox",
+        open: "'PENDING'",
     };
-    let permit = write_permit(db).await?;
-    let claimed = db
-        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
-    drop(permit);
-    if claimed.rows_affected() == 0 {
+    let (owner, claimed) = lease::claim(db, &queue, limit, lease).await?;
+    if claimed == 0 {
         return Ok(Claim {
             owner,
             messages: Vec::new(),
@@ -192,7 +161,7 @@ pub async fn renew(
     let renewed = held(outbox::Entity::update_many(), id, owner)
         .col_expr(
             outbox::Column::LockedUntil,
-            Expr::value(lease_end(now, lease)),
+            Expr::value(lease::later(now, lease)),
         )
         .exec(db)
         .await?;
@@ -304,7 +273,7 @@ pub async fn mark_failed(
     } else {
         update.col_expr(
             outbox::Column::NextAttemptAt,
-            Expr::value(next_attempt(now, backoff)),
+            Expr::value(lease::later(now, backoff)),
         )
     };
     let txn = begin_write(db).await?;
@@ -347,14 +316,6 @@ fn held(update: UpdateMany<outbox::Entity>, id: Uuid, owner: Uuid) -> UpdateMany
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::LockOwner.eq(owner))
         .filter(outbox::Column::Status.eq(OutboxStatus::Pending))
-}
-
-fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1))
-}
-
-fn next_attempt(now: DateTime<Utc>, backoff: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(backoff).unwrap_or(chrono::Duration::hours(1))
 }
 
 /// Exponential backoff: `base * 2^(attempts-1)`, capped at one hour.

@@ -7,8 +7,8 @@ use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Statement, UpdateMany, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, UpdateMany,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -17,7 +17,12 @@ use crate::{
         event, webhook,
         webhook_delivery::{self as delivery, WebhookDeliveryStatus as Status},
     },
-    service::{now, outbox::backoff},
+    service::{
+        lease::{self, later},
+        now,
+        outbox::backoff,
+        write_lock::write_permit,
+    },
 };
 
 /// One delivery to make: the row, where it goes and what it carries.
@@ -38,39 +43,17 @@ pub struct Claim {
 
 /// Claims up to `limit` due deliveries for `lease`, with their endpoints and events.
 pub async fn claim(db: &DatabaseConnection, limit: u64, lease: Duration) -> Result<Claim, DbErr> {
-    let owner = Uuid::now_v7();
-    let now = now();
-    let until = later(now, lease);
-    let backend = db.get_database_backend();
-    let (sql, values) = match backend {
-        DatabaseBackend::Postgres => (
-            "UPDATE webhook_delivery SET lock_owner = $1, locked_until = $2 WHERE id IN (\
-               SELECT id FROM webhook_delivery WHERE status IN ('PENDING', 'RETRYING') \
-               AND next_attempt_at <= $3 AND (locked_until IS NULL OR locked_until < $3) \
-               ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)",
-            vec![
-                owner.into(),
-                until.into(),
-                now.into(),
-                (limit as i64).into(),
-            ],
-        ),
-        _ => (
-            "UPDATE webhook_delivery SET lock_owner = ?, locked_until = ? WHERE id IN (\
-               SELECT id FROM webhook_delivery WHERE status IN ('PENDING', 'RETRYING') \
-               AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?) \
-               ORDER BY next_attempt_at, id LIMIT ?)",
-            vec![
-                owner.into(),
-                until.into(),
-                now.into(),
-                now.into(),
-                (limit as i64).into(),
-            ],
-        ),
+    let queue = lease::Queue {
+        table: "webhook_delivery",
+        open: "'PENDING', 'RETRYING'",
     };
-    db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
+    let (owner, claimed) = lease::claim(db, &queue, limit, lease).await?;
+    if claimed == 0 {
+        return Ok(Claim {
+            owner,
+            jobs: Vec::new(),
+        });
+    }
     let rows = delivery::Entity::find()
         .filter(delivery::Column::LockOwner.eq(owner))
         .filter(delivery::Column::Status.is_in([Status::Pending, Status::Retrying]))
@@ -78,12 +61,6 @@ pub async fn claim(db: &DatabaseConnection, limit: u64, lease: Duration) -> Resu
         .order_by_asc(delivery::Column::Id)
         .all(db)
         .await?;
-    if rows.is_empty() {
-        return Ok(Claim {
-            owner,
-            jobs: Vec::new(),
-        });
-    }
     let hooks: HashMap<Uuid, webhook::Model> = webhook::Entity::find()
         .filter(webhook::Column::Id.is_in(rows.iter().map(|r| r.webhook_id)))
         .all(db)
@@ -123,6 +100,7 @@ pub async fn renew(
     owner: Uuid,
     lease: Duration,
 ) -> Result<bool, DbErr> {
+    let _permit = write_permit(db).await?;
     let renewed = held(delivery::Entity::update_many(), id, owner)
         .col_expr(
             delivery::Column::LockedUntil,
@@ -197,6 +175,7 @@ pub async fn record(
     if status == Status::Retrying {
         update = update.col_expr(delivery::Column::NextAttemptAt, Expr::value(next));
     }
+    let _permit = write_permit(db).await?;
     let written = update.exec(db).await?.rows_affected == 1;
     Ok(written.then_some(status))
 }
@@ -206,6 +185,7 @@ pub async fn release(db: &DatabaseConnection, owner: Uuid, ids: &[Uuid]) -> Resu
     if ids.is_empty() {
         return Ok(0);
     }
+    let _permit = write_permit(db).await?;
     let released = delivery::Entity::update_many()
         .col_expr(
             delivery::Column::LockOwner,
@@ -233,8 +213,4 @@ fn held(
         .filter(delivery::Column::Id.eq(id))
         .filter(delivery::Column::LockOwner.eq(owner))
         .filter(delivery::Column::Status.is_in([Status::Pending, Status::Retrying]))
-}
-
-fn later(at: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
-    at + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::hours(24))
 }
