@@ -159,6 +159,78 @@ async fn list_invitations_filters_by_status_role_and_email_in_combination() {
     assert_eq!(resp.body["data"][0]["status"], "EXPIRED");
 }
 
+/// A filter holding the `@` is still a plain substring match (on PostgreSQL it is answered
+/// from the reversed-local-part index, so this pins that the range it scans loses nothing).
+#[tokio::test]
+async fn list_email_filter_with_an_at_sign_is_a_substring_match() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let all = [
+        "ana@acme.example",
+        "bana@acme.example",
+        "anab@acme.example",
+        "ana@acme.examplex",
+        "zed_ana@other.example",
+        "ana%@acme.example",
+        "zan@acme.example",
+    ];
+    for email in all {
+        app.invite(&admin, email, None).await;
+    }
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "ana@",
+            &[
+                "ana@acme.example",
+                "bana@acme.example",
+                "ana@acme.examplex",
+                "zed_ana@other.example",
+            ],
+        ),
+        (
+            "ana@acme.example",
+            &["ana@acme.example", "bana@acme.example", "ana@acme.examplex"],
+        ),
+        (
+            "na@acme.example",
+            &["ana@acme.example", "bana@acme.example", "ana@acme.examplex"],
+        ),
+        ("b@acme", &["anab@acme.example"]),
+        ("ANA@OTHER", &["zed_ana@other.example"]),
+        ("_ana@", &["zed_ana@other.example"]),
+        ("a%25@", &["ana%@acme.example"]),
+        ("zan@acme.example", &["zan@acme.example"]),
+        ("n@", &["zan@acme.example"]),
+        ("ana@@acme", &[]),
+        ("x@acme", &[]),
+        (
+            "@acme.example",
+            &[
+                "ana@acme.example",
+                "bana@acme.example",
+                "anab@acme.example",
+                "ana@acme.examplex",
+                "ana%@acme.example",
+                "zan@acme.example",
+            ],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let resp = list(&app, &admin, &format!("?email={filter}")).await;
+        resp.assert_status(200);
+        let mut got = emails(&resp.body);
+        got.sort();
+        let mut want: Vec<String> = expected.iter().map(|e| (*e).to_owned()).collect();
+        want.sort();
+        assert_eq!(got, want, "filter {filter}");
+        assert_eq!(
+            resp.body["meta"]["total"],
+            expected.len(),
+            "filter {filter}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn list_invitations_rejects_bad_query_values_naming_the_parameter() {
     let app = spawn_app().await;

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, RelationTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, LikeExpr, Order, Query},
 };
 use uuid::Uuid;
@@ -58,7 +58,8 @@ impl InvitationService {
     /// One page of the organization's invitations, newest first, and the total matching.
     pub async fn list(&self, organization_id: Uuid, query: &ListQuery) -> ServiceResult<ListPage> {
         let now = now();
-        let filter = list_filter(organization_id, query, now);
+        let postgres = self.db.get_database_backend() == DatabaseBackend::Postgres;
+        let filter = list_filter(organization_id, query, now, postgres);
         // Each row with its latest email's state (§10.4): a join on the primary key.
         let mut page = invitation::Entity::find()
             .join(JoinType::LeftJoin, invitation::Relation::LatestEmail.def())
@@ -147,7 +148,12 @@ impl InvitationService {
     }
 }
 
-fn list_filter(organization_id: Uuid, query: &ListQuery, now: DateTime<Utc>) -> Condition {
+fn list_filter(
+    organization_id: Uuid,
+    query: &ListQuery,
+    now: DateTime<Utc>,
+    postgres: bool,
+) -> Condition {
     let mut filter = Condition::all().add(invitation::Column::OrganizationId.eq(organization_id));
     if let Some(status) = query.status {
         filter = filter.add(status_condition(status, now));
@@ -156,12 +162,47 @@ fn list_filter(organization_id: Uuid, query: &ListQuery, now: DateTime<Utc>) -> 
         filter = filter.add(invitation::Column::Role.eq(role));
     }
     if let Some(email) = &query.email {
-        filter = filter.add(
-            Expr::col(invitation::Column::Email)
-                .like(LikeExpr::new(format!("%{}%", escape_like(email))).escape('\\')),
-        );
+        let contains = LikeExpr::new(format!("%{}%", escape_like(email))).escape('\\');
+        let email_col = Expr::col((invitation::Entity, invitation::Column::Email));
+        filter = match local_suffix_range(email).filter(|_| postgres) {
+            // The reversed-local-part index finds the candidates; the substring test only
+            // rechecks them (`|| ''` keeps the planner off the trigram index, whose posting
+            // lists for a shared domain are the slow part).
+            Some((from, to)) => {
+                let reversed_local = Expr::cust_with_expr(
+                    "reverse(split_part($1, '@', 1)) COLLATE \"C\"",
+                    email_col.clone(),
+                );
+                filter
+                    .add(reversed_local.clone().gte(from))
+                    .add(reversed_local.lt(to))
+                    .add(Expr::cust_with_expr("($1 || '')", email_col).like(contains))
+            }
+            None => filter.add(email_col.like(contains)),
+        };
     }
     filter
+}
+
+/// For a filter with exactly one `@` and text before it (`ana@`, `ana@example.com`), the
+/// byte range `[from, to)` that every matching row's reversed local part lies in: a row
+/// contains `x@y` only if its local part ends with `x` (every stored address has one `@`),
+/// that is if the reversed local part starts with `x` reversed. `None` when the filter does
+/// not allow this (no `@`, two, nothing before it, or a first character that is not ASCII
+/// below DEL, which has no next byte to end the range at).
+fn local_suffix_range(filter: &str) -> Option<(String, String)> {
+    let (before, after) = filter.split_once('@')?;
+    if before.is_empty() || after.contains('@') {
+        return None;
+    }
+    let from: String = before.chars().rev().collect();
+    let last = from
+        .chars()
+        .last()
+        .filter(|c| c.is_ascii() && *c != '\x7f')?;
+    let mut to = from[..from.len() - 1].to_owned();
+    to.push(char::from(u8::try_from(u32::from(last) + 1).ok()?));
+    Some((from, to))
 }
 
 /// Makes user text match literally inside a LIKE pattern.
@@ -174,4 +215,33 @@ fn escape_like(raw: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_suffix_range;
+
+    #[test]
+    fn a_filter_with_one_at_sign_bounds_the_reversed_local_part() {
+        let range = local_suffix_range;
+        assert_eq!(
+            range("seed77@bench.example"),
+            Some(("77dees".to_owned(), "77deet".to_owned()))
+        );
+        assert_eq!(range("ana@"), Some(("ana".to_owned(), "anb".to_owned())));
+        assert_eq!(range("z@x"), Some(("z".to_owned(), "{".to_owned())));
+        for no_range in [
+            "ana",
+            "@example.com",
+            "a@b@c",
+            "\u{7f}@x",
+            "é@x",
+            "éa@x",
+            "",
+        ] {
+            assert_eq!(range(no_range), None, "{no_range:?}");
+        }
+        // Only the filter's first character (the reversed text's last) is raised.
+        assert_eq!(range("aé@x"), Some(("éa".to_owned(), "éb".to_owned())));
+    }
 }
