@@ -250,8 +250,14 @@ def bench_engine(args, engine_name, size, sink, results, failures):
                MAIL_FROM="Voke <no-reply@bench.example>", RATE_LIMITS="off",
                RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"), LOG_FORMAT="json",
                BENCH_WORKDIR=workdir, BENCH_ORG=ORG,
-               # As deploy/Dockerfile and the systemd unit run it.
-               MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"))
+               # As deploy/ runs it: the allocators' settings of the Dockerfile and the systemd
+               # unit, and compose.yaml's membership cache (whose TTL on PostgreSQL only bounds
+               # a listener that is down: a membership change is notified to every instance).
+               MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"),
+               MIMALLOC_ARENA_EAGER_COMMIT=os.environ.get("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+               MIMALLOC_PURGE_DELAY=os.environ.get("MIMALLOC_PURGE_DELAY", "0"),
+               MIMALLOC_ALLOW_THP=os.environ.get("MIMALLOC_ALLOW_THP", "0"),
+               MEMBERSHIP_CACHE_TTL=os.environ.get("MEMBERSHIP_CACHE_TTL", "5s"))
     server = Server(args.bin, env)
     label = f"{engine_name} {size:,}"
     sink.reset()

@@ -5,7 +5,9 @@
 //! most `MEMBERSHIP_CACHE_TTL` (at most 5 s; `0s`, the default, turns the cache off), so a
 //! role change or removal made elsewhere (another instance, an operator's SQL) takes effect
 //! within that time everywhere. A membership written by this process
-//! ([`service::members::upsert`]) invalidates every entry at once.
+//! ([`service::members::upsert`]) makes its organization's entries stale at once; on
+//! PostgreSQL so does one written anywhere, which every instance hears of by `NOTIFY`
+//! ([`crate::worker::listen`]), the TTL then bounding only a listener that is down.
 
 use std::time::Duration;
 

@@ -13,9 +13,10 @@ use crate::{
     service::{ServiceError, ServiceResult, normalize_email, now},
 };
 
-/// Counts the membership writes this process made, per organization (hashed into shards), so
-/// caches of roles can tell an entry read before the latest write to its organization; a
-/// write elsewhere leaves other organizations' entries alone.
+/// Counts the membership writes this process made or heard of (PostgreSQL notifies every
+/// instance), per organization (hashed into shards), so caches of roles can tell an entry
+/// read before the latest write to its organization; a write elsewhere leaves other
+/// organizations' entries alone.
 static GENERATIONS: [AtomicU64; SHARDS] = [const { AtomicU64::new(0) }; SHARDS];
 const SHARDS: usize = 1024;
 
@@ -24,10 +25,23 @@ fn shard(organization_id: Uuid) -> &'static AtomicU64 {
     &GENERATIONS[low % SHARDS]
 }
 
-/// The number of membership writes this process has made so far to `organization_id`'s
-/// shard.
+/// The number of membership writes this process has made (or heard of) so far to
+/// `organization_id`'s shard.
 pub fn generation(organization_id: Uuid) -> u64 {
     shard(organization_id).load(Ordering::Acquire)
+}
+
+/// Makes every role cached for `organization_id` (and its shard) stale: its membership
+/// changed.
+pub fn invalidate(organization_id: Uuid) {
+    shard(organization_id).fetch_add(1, Ordering::AcqRel);
+}
+
+/// Makes every cached role stale: a change may have gone unheard.
+pub fn invalidate_all() {
+    for generation in &GENERATIONS {
+        generation.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// The role a user holds in an organization, if any.
@@ -87,7 +101,7 @@ pub async fn upsert(
         )
         .exec_without_returning(db)
         .await?;
-    shard(organization_id).fetch_add(1, Ordering::AcqRel);
+    invalidate(organization_id);
     member::Entity::find_by_id((organization_id, user_id.to_owned()))
         .one(db)
         .await?

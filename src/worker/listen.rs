@@ -5,6 +5,11 @@
 //! the instance's own messages too (the in-process one is for SQLite). The listener reconnects when its connection
 //! drops (waking the worker then too, in case a notification was missed while it was down),
 //! and the worker keeps polling in any case, so a lost notification only costs latency.
+//!
+//! The same session listens on `organization_member` (migration
+//! `m20261202_200002_organization_member_notify`): a membership change anywhere drops the
+//! roles this process cached for that organization; on (re)connect, all of them, since a
+//! change may have gone unheard. The cache's TTL bounds staleness if the listener is down.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -13,9 +18,15 @@ use sea_orm::{
     sqlx::{self, PgPool, postgres::PgListener},
 };
 use tokio::sync::watch;
+use uuid::Uuid;
 
-/// The channel the trigger notifies.
+use crate::service::members;
+
+/// The channel the outbox trigger notifies.
 pub const CHANNEL: &str = "email_outbox";
+
+/// The channel the membership trigger notifies, with the organization's id as payload.
+pub const MEMBERS_CHANNEL: &str = "organization_member";
 
 /// Pause before connecting again after the listener failed.
 const RETRY: Duration = Duration::from_secs(1);
@@ -46,13 +57,25 @@ pub async fn run(db: DatabaseConnection, wake: watch::Sender<u64>, stop: watch::
 async fn listen(pool: &PgPool, wake: &watch::Sender<u64>) -> Result<Infallible, sqlx::Error> {
     let bump = || wake.send_modify(|n| *n = n.wrapping_add(1));
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    // Whatever was queued while nobody listened is due now.
+    listener.listen_all([CHANNEL, MEMBERS_CHANNEL]).await?;
+    // Whatever was queued or changed while nobody listened is due now.
     bump();
+    members::invalidate_all();
     loop {
         // `None`: the connection dropped and the next call reconnects and listens again;
-        // a notification may have been missed meanwhile, so wake the worker either way.
-        let _notification = listener.try_recv().await?;
-        bump();
+        // a notification may have been missed meanwhile, so act on both channels.
+        match listener.try_recv().await? {
+            Some(note) if note.channel() == MEMBERS_CHANNEL => {
+                match note.payload().parse::<Uuid>() {
+                    Ok(organization_id) => members::invalidate(organization_id),
+                    Err(_) => members::invalidate_all(),
+                }
+            }
+            Some(_) => bump(),
+            None => {
+                bump();
+                members::invalidate_all();
+            }
+        }
     }
 }

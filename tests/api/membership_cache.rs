@@ -1,10 +1,12 @@
 //! The in-process membership cache: a role changed or removed behind the process's back
-//! takes effect within `MEMBERSHIP_CACHE_TTL`; one written by the process, at once.
+//! takes effect within `MEMBERSHIP_CACHE_TTL`; one written by the process, at once; on
+//! PostgreSQL, one written anywhere, at once, once the listener hears the notification.
 
 use std::time::{Duration, Instant};
 
 use sea_orm::ConnectionTrait;
-use voke_invitations::entity::OrgRole;
+use tokio::sync::watch;
+use voke_invitations::{entity::OrgRole, worker::listen};
 
 use crate::helpers::{Actor, TestApp, spawn_app_with};
 
@@ -40,7 +42,8 @@ async fn a_role_changed_or_removed_elsewhere_takes_effect_within_the_ttl() {
     let admin = app.admin().await;
     assert_eq!(list_status(&app, &admin).await, 200);
 
-    // As another instance would: the database changes, this process is not told.
+    // As another instance would: the database changes, this process is not told (no
+    // listener runs here; on PostgreSQL see the test below).
     outside_write(
         &app,
         &format!(
@@ -86,4 +89,37 @@ async fn with_the_cache_off_a_change_elsewhere_is_seen_on_the_next_request() {
     )
     .await;
     assert_eq!(list_status(&app, &admin).await, 403);
+}
+
+#[tokio::test]
+async fn on_postgres_a_change_made_anywhere_is_heard_and_applies_long_before_the_ttl() {
+    let app = spawn_app_with(&[("MEMBERSHIP_CACHE_TTL", "5s")]).await;
+    if !app.is_postgres() {
+        return; // SQLite notifies nobody: the test above is its whole story.
+    }
+    let admin = app.admin().await;
+    // The listener every serving instance runs (with its worker), on this app's database.
+    let (wake, mut woken) = watch::channel(0u64);
+    let (stop, stopped) = watch::channel(false);
+    let listener = tokio::spawn(listen::run(app.db.clone(), wake, stopped));
+    // Its first wake-up says it is connected and listening.
+    tokio::time::timeout(Duration::from_secs(5), woken.changed())
+        .await
+        .expect("the listener connects")
+        .expect("the listener runs");
+
+    assert_eq!(list_status(&app, &admin).await, 200);
+    for (sql, status) in [
+        ("UPDATE organization_member SET role = 'VIEWER'", 403),
+        ("UPDATE organization_member SET role = 'ORG_ADMIN'", 200),
+        ("DELETE FROM organization_member", 403),
+    ] {
+        // Cached now: the next answer would come from the cache for up to 5 s.
+        assert_ne!(list_status(&app, &admin).await, status);
+        outside_write(&app, &format!("{sql} WHERE user_id = '{}'", admin.user_id)).await;
+        let took = until_status(&app, &admin, status).await;
+        assert!(took < Duration::from_secs(2), "{sql}: took {took:?}");
+    }
+    let _ = stop.send(true);
+    let _ = listener.await;
 }
