@@ -52,8 +52,12 @@ async fn a_role_changed_or_removed_elsewhere_takes_effect_within_the_ttl() {
         ),
     )
     .await;
-    // Still trusted from the cache (the query would say VIEWER, so 403)...
-    assert_eq!(list_status(&app, &admin).await, 200);
+    // Still trusted from the cache (the query would say VIEWER, so 403)... Not checked on
+    // PostgreSQL: under `cargo test` (one process) a listener another test starts drops every
+    // cached role when it connects, as a serving instance's must; the test below covers it.
+    if !app.is_postgres() {
+        assert_eq!(list_status(&app, &admin).await, 200);
+    }
     // ...but not beyond the TTL.
     let took = until_status(&app, &admin, 403).await;
     assert!(took <= Duration::from_secs(6), "took {took:?}");
