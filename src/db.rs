@@ -24,6 +24,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
+        // A connection in use is not pinged before each statement (a round trip per acquire,
+        // the default); one idle for a while is, since that is when a server, a proxy or a
+        // firewall may have dropped it.
+        .test_before_acquire_if_idle_for(Duration::from_secs(10))
         .sqlx_logging(false)
         // Server-side deadlines, below the request deadline, so a stuck statement or a lock
         // queue ends as an error (SQLSTATE 57014 / 55P03: 503) rather than a hang; keepalive

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    sea_query::{ExprTrait, LikeExpr},
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, sea_query::LikeExpr,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -125,10 +125,35 @@ pub async fn record(
     event: NewEvent,
     at: DateTime<Utc>,
 ) -> Result<Uuid, DbErr> {
-    let id = Uuid::now_v7();
+    let kind = event.kind;
+    let organization_id = event.organization_id;
+    let row = row(actor, event, at)?;
+    let id = row.id;
+    event::Entity::insert(row.into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    let endpoints: Vec<Uuid> = webhook::Entity::find()
+        .select_only()
+        .column(webhook::Column::Id)
+        .filter(webhook::Column::OrganizationId.eq(organization_id))
+        .filter(subscribed_to(kind))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if endpoints.is_empty() {
+        return Ok(id);
+    }
+    webhook_delivery::Entity::insert_many(deliveries(id, kind, at, endpoints))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(id)
+}
+
+/// The stored row of `event`, with a new id.
+pub fn row(actor: &Actor, event: NewEvent, at: DateTime<Utc>) -> Result<event::Model, DbErr> {
     let data = serde_json::to_string(&event.data).map_err(|e| DbErr::Json(e.to_string()))?;
-    let row = event::Model {
-        id,
+    Ok(event::Model {
+        id: Uuid::now_v7(),
         organization_id: event.organization_id,
         invitation_id: event.invitation_id,
         r#type: event.kind,
@@ -136,59 +161,47 @@ pub async fn record(
         request_id: actor.request_id.clone(),
         occurred_at: at,
         data,
-    };
-    event::Entity::insert(row.into_active_model())
-        .exec_without_returning(txn)
-        .await?;
-    fan_out(txn, event.organization_id, id, event.kind, at).await?;
-    Ok(id)
+    })
 }
 
-/// Queues one delivery of event `event_id` per subscribed endpoint.
-async fn fan_out(
-    txn: &impl ConnectionTrait,
-    organization_id: Uuid,
+/// The webhooks (of an organization, when filtered so) subscribed to events of type `kind`.
+pub fn subscribed_to(kind: EventType) -> Condition {
+    Condition::any()
+        .add(
+            webhook::Column::EventTypes
+                .like(LikeExpr::new(subscription_pattern(kind)).escape('\\')),
+        )
+        .add(webhook::Column::EventTypes.eq(ALL_TYPES))
+}
+
+/// One pending delivery of event `event_id` per endpoint in `webhooks`.
+pub fn deliveries(
     event_id: Uuid,
     kind: EventType,
     at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let endpoints: Vec<Uuid> = webhook::Entity::find()
-        .select_only()
-        .column(webhook::Column::Id)
-        .filter(webhook::Column::OrganizationId.eq(organization_id))
-        .filter(
-            webhook::Column::EventTypes
-                .like(LikeExpr::new(subscription_pattern(kind)).escape('\\'))
-                .or(webhook::Column::EventTypes.eq(ALL_TYPES)),
-        )
-        .into_tuple()
-        .all(txn)
-        .await?;
-    if endpoints.is_empty() {
-        return Ok(());
-    }
-    let rows = endpoints.into_iter().map(|webhook_id| {
-        webhook_delivery::Model {
-            id: Uuid::now_v7(),
-            webhook_id,
-            event_id,
-            event_type: kind,
-            status: WebhookDeliveryStatus::Pending,
-            attempts: 0,
-            response_status: None,
-            last_error: None,
-            attempted_at: None,
-            next_attempt_at: at,
-            locked_until: None,
-            lock_owner: None,
-            created_at: at,
-        }
-        .into_active_model()
-    });
-    webhook_delivery::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
-    Ok(())
+    webhooks: Vec<Uuid>,
+) -> Vec<webhook_delivery::ActiveModel> {
+    webhooks
+        .into_iter()
+        .map(|webhook_id| {
+            webhook_delivery::Model {
+                id: Uuid::now_v7(),
+                webhook_id,
+                event_id,
+                event_type: kind,
+                status: WebhookDeliveryStatus::Pending,
+                attempts: 0,
+                response_status: None,
+                last_error: None,
+                attempted_at: None,
+                next_attempt_at: at,
+                locked_until: None,
+                lock_owner: None,
+                created_at: at,
+            }
+            .into_active_model()
+        })
+        .collect()
 }
 
 /// The event as JSON, exactly as `listEvents` shows it: the body of every webhook delivery.

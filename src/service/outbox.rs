@@ -57,8 +57,20 @@ pub async fn enqueue(
     recipient: &str,
     token: &str,
 ) -> Result<(), DbErr> {
+    outbox::Entity::insert(
+        message(id, invitation_id, recipient, token)
+            .into_active_model()
+            .reset_all(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The row of a new message `id` for [`enqueue`]: pending, due now.
+pub fn message(id: Uuid, invitation_id: Uuid, recipient: &str, token: &str) -> outbox::Model {
     let now = now();
-    let row = outbox::Model {
+    outbox::Model {
         id,
         invitation_id,
         recipient: recipient.to_owned(),
@@ -72,11 +84,7 @@ pub async fn enqueue(
         created_at: now,
         updated_at: now,
         sent_at: None,
-    };
-    outbox::Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    }
 }
 
 /// Cancels (and wipes the token of) every undelivered message for an invitation.

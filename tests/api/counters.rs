@@ -270,3 +270,52 @@ async fn the_email_filter_counts_matching_rows_exactly() {
         1
     );
 }
+
+/// A create is all or nothing: when its last write (the event) is refused by the database,
+/// no invitation, email or count is left behind, and the next create of the email works.
+/// (On PostgreSQL the writes are one statement; on SQLite one transaction.)
+#[tokio::test]
+async fn a_create_whose_last_write_fails_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.invite(&admin, "before@example.com", None).await;
+    let refuse = if app.is_postgres() {
+        "CREATE FUNCTION refuse_doomed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+           IF NEW.data LIKE '%doomed@%' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+           RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_doomed BEFORE INSERT ON event \
+           FOR EACH ROW EXECUTE FUNCTION refuse_doomed()"
+    } else {
+        "CREATE TRIGGER refuse_doomed BEFORE INSERT ON event WHEN NEW.data LIKE '%doomed@%' \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    };
+    app.db.execute_unprepared(refuse).await.expect("trigger");
+
+    let resp = app
+        .post("/api/v1/invitations")
+        .acting_as(&admin)
+        .json(serde_json::json!({ "email": "doomed@example.com" }))
+        .send()
+        .await;
+    resp.assert_error(500, "INTERNAL_SERVER_ERROR");
+    for table in ["invitation", "email_outbox"] {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let n: i64 = app
+            .query_one(&sql)
+            .await
+            .expect("row")
+            .try_get("", "n")
+            .expect("n");
+        assert_eq!(n, 1, "{table} holds only the first create's row");
+    }
+    assert_eq!(meta_total(&app, &admin, "").await, 1);
+    assert_eq!(meta_total(&app, &admin, "&status=PENDING").await, 1);
+
+    let drop = match app.is_postgres() {
+        true => "DROP TRIGGER refuse_doomed ON event",
+        false => "DROP TRIGGER refuse_doomed",
+    };
+    app.db.execute_unprepared(drop).await.expect("drop");
+    app.invite(&admin, "doomed@example.com", None).await;
+    assert_eq!(meta_total(&app, &admin, "").await, 2);
+}

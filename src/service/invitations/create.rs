@@ -2,14 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseBackend, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, TransactionTrait,
 };
 use uuid::Uuid;
 
+mod one_statement;
+
+use one_statement::OneStatement;
+
 use super::{Delivery, Invitation, InvitationService, ItemResult, NewInvitation, expiry};
 use crate::{
-    entity::{InvitationStatus, OrgRole, event::EventType, invitation},
+    entity::{InvitationStatus, OrgRole, email_outbox, event::EventType, invitation},
     service::{
         ServiceError, ServiceResult, begin_write,
         events::{self, Actor, EventData, NewEvent},
@@ -18,6 +22,7 @@ use crate::{
         tokens,
     },
 };
+
 impl InvitationService {
     /// Creates a pending invitation. A member's email is `AlreadyAMember` (checked first); a
     /// live pending invitation is `PendingExists`, decided by the partial unique index so
@@ -36,26 +41,35 @@ impl InvitationService {
         if !mailbox::idn_labels_valid(&email) {
             return Err(ServiceError::InvalidEmail);
         }
-        let txn = begin_write(&self.db).await?;
-        match insert_one(
-            &txn,
-            organization_id,
-            &email,
-            new.role,
-            expires_at,
-            actor,
-            now,
-        )
-        .await
-        {
+        let rows = NewRows::of(organization_id, &email, new.role, expires_at, actor, now);
+        let outcome = match self.db.get_database_backend() {
+            DatabaseBackend::Postgres => one_statement::create(&self.db, rows).await,
+            _ => Err(OneStatement::NotApplicable(Box::new(rows))),
+        };
+        let outcome = match outcome {
+            Ok(created) => Ok(created),
+            Err(OneStatement::Refused(refused)) => Err(refused),
+            Err(OneStatement::NotApplicable(rows)) => {
+                let txn = begin_write(&self.db).await?;
+                match insert_one(&txn, *rows).await {
+                    Ok(created) => {
+                        txn.commit().await?;
+                        Ok(created)
+                    }
+                    Err(refused) => {
+                        txn.rollback().await?;
+                        Err(refused)
+                    }
+                }
+            }
+        };
+        match outcome {
             Ok(created) => {
-                txn.commit().await?;
                 outbox::wake();
                 tracing::info!(invitation = %created.row.id, "invitation created");
                 Ok(created)
             }
             Err(Refused::Pending) => {
-                txn.rollback().await?;
                 let existing =
                     live_pending_id(&self.db, organization_id, &email, super::now()).await?;
                 Err(ServiceError::PendingExists { existing })
@@ -92,16 +106,9 @@ impl InvitationService {
                 Ok((new, expires_at)) => {
                     let email = normalize_email(&new.email);
                     let savepoint = txn.begin().await?;
-                    let inserted = insert_one(
-                        &savepoint,
-                        organization_id,
-                        &email,
-                        new.role,
-                        expires_at,
-                        actor,
-                        now,
-                    )
-                    .await;
+                    let rows =
+                        NewRows::of(organization_id, &email, new.role, expires_at, actor, now);
+                    let inserted = insert_one(&savepoint, rows).await;
                     match inserted {
                         Ok(created) => {
                             savepoint.commit().await?;
@@ -131,8 +138,8 @@ impl InvitationService {
     }
 }
 
-/// Why [`insert_one`] did not create an invitation.
-enum Refused {
+/// Why an invitation was not created.
+pub(super) enum Refused {
     /// The pending-email index refused the row; the caller reads who holds it once its
     /// transaction (or savepoint) is rolled back.
     Pending,
@@ -149,70 +156,97 @@ impl From<sea_orm::DbErr> for Refused {
     }
 }
 
+/// Everything one create writes, built before any statement runs: the invitation, its email
+/// (carrying the token, whose hash alone the invitation keeps) and its `invitation.created`
+/// event.
+pub(super) struct NewRows {
+    pub invitation: invitation::Model,
+    pub email: email_outbox::Model,
+    pub event: NewEvent,
+    pub actor: Actor,
+    pub now: DateTime<Utc>,
+}
+
+impl NewRows {
+    fn of(
+        organization_id: Uuid,
+        email: &str,
+        role: OrgRole,
+        expires_at: DateTime<Utc>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let invited_by = actor.sub_or("");
+        let token = tokens::generate();
+        let email_id = Uuid::now_v7();
+        let invitation = invitation::Model {
+            id: Uuid::now_v7(),
+            organization_id,
+            email: email.to_owned(),
+            role,
+            status: InvitationStatus::Pending,
+            invited_by: invited_by.to_owned(),
+            token_hash: Some(tokens::hash(&token)),
+            expires_at,
+            accepted_at: None,
+            created_at: now,
+            updated_at: now,
+            send_count: 1,
+            last_sent_at: Some(now),
+            email_id: Some(email_id),
+        };
+        let data = EventData {
+            expires_at: Some(expires_at),
+            invited_by: Some(invited_by.to_owned()),
+            email_id: Some(email_id),
+            ..EventData::about(&invitation)
+        };
+        Self {
+            email: outbox::message(email_id, invitation.id, &invitation.email, &token),
+            event: NewEvent::of(EventType::Created, &invitation, data),
+            invitation,
+            actor: actor.clone(),
+            now,
+        }
+    }
+
+    /// The answer once the rows are written.
+    pub fn created(self) -> Invitation {
+        Invitation {
+            delivery: Delivery::queued(),
+            ..Invitation::at(self.invitation, None, self.now)
+        }
+    }
+
+    /// The organization's invitations of this email.
+    pub fn same_email(&self) -> Condition {
+        Condition::all()
+            .add(invitation::Column::OrganizationId.eq(self.invitation.organization_id))
+            .add(invitation::Column::Email.eq(self.invitation.email.as_str()))
+    }
+}
+
 /// The statements of one create, inside the caller's transaction: the member check, the
-/// retirement of an expired pending row for the email, the row and its email.
-async fn insert_one(
-    txn: &DatabaseTransaction,
-    organization_id: Uuid,
-    email: &str,
-    role: OrgRole,
-    expires_at: DateTime<Utc>,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> Result<Invitation, Refused> {
-    let invited_by = actor.sub_or("");
-    if members::email_is_member(txn, organization_id, email)
+/// retirement of an expired pending row for the email, the row, its email and its event.
+async fn insert_one(txn: &DatabaseTransaction, rows: NewRows) -> Result<Invitation, Refused> {
+    let organization_id = rows.invitation.organization_id;
+    if members::email_is_member(txn, organization_id, &rows.invitation.email)
         .await
         .map_err(Refused::Other)?
     {
         return Err(Refused::Other(ServiceError::AlreadyAMember));
     }
-    let old_one = Condition::all()
-        .add(invitation::Column::OrganizationId.eq(organization_id))
-        .add(invitation::Column::Email.eq(email));
-    expiry::retire(txn, old_one, actor, now)
+    expiry::retire(txn, rows.same_email(), &rows.actor, rows.now)
         .await
         .map_err(Refused::Other)?;
-    let token = tokens::generate();
-    let email_id = Uuid::now_v7();
-    let model = invitation::Model {
-        id: Uuid::now_v7(),
-        organization_id,
-        email: email.to_owned(),
-        role,
-        status: InvitationStatus::Pending,
-        invited_by: invited_by.to_owned(),
-        token_hash: Some(tokens::hash(&token)),
-        expires_at,
-        accepted_at: None,
-        created_at: now,
-        updated_at: now,
-        send_count: 1,
-        last_sent_at: Some(now),
-        email_id: Some(email_id),
-    };
-    invitation::Entity::insert(model.clone().into_active_model().reset_all())
+    invitation::Entity::insert(rows.invitation.clone().into_active_model().reset_all())
         .exec_without_returning(txn)
         .await?;
-    outbox::enqueue(txn, email_id, model.id, &model.email, &token)
+    email_outbox::Entity::insert(rows.email.clone().into_active_model().reset_all())
+        .exec_without_returning(txn)
+        .await?;
+    events::record(txn, &rows.actor, rows.event.clone(), rows.now)
         .await
         .map_err(|e| Refused::Other(e.into()))?;
-    let data = EventData {
-        expires_at: Some(expires_at),
-        invited_by: Some(invited_by.to_owned()),
-        email_id: Some(email_id),
-        ..EventData::about(&model)
-    };
-    events::record(
-        txn,
-        actor,
-        NewEvent::of(EventType::Created, &model, data),
-        now,
-    )
-    .await
-    .map_err(|e| Refused::Other(e.into()))?;
-    Ok(Invitation {
-        delivery: Delivery::queued(),
-        ..Invitation::at(model, None, now)
-    })
+    Ok(rows.created())
 }
