@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseBackend, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
-mod one_statement;
+mod batched;
 
-use one_statement::OneStatement;
+use batched::Batched;
 
 use super::{Delivery, Invitation, InvitationService, ItemResult, NewInvitation, expiry};
 use crate::{
@@ -42,14 +42,10 @@ impl InvitationService {
             return Err(ServiceError::InvalidEmail);
         }
         let rows = NewRows::of(organization_id, &email, new.role, expires_at, actor, now);
-        let outcome = match self.db.get_database_backend() {
-            DatabaseBackend::Postgres => one_statement::create(&self.db, rows).await,
-            _ => Err(OneStatement::NotApplicable(Box::new(rows))),
-        };
-        let outcome = match outcome {
+        let outcome = match batched::create(&self.db, rows).await {
             Ok(created) => Ok(created),
-            Err(OneStatement::Refused(refused)) => Err(refused),
-            Err(OneStatement::NotApplicable(rows)) => {
+            Err(Batched::Refused(refused)) => Err(refused),
+            Err(Batched::NotApplicable(rows)) => {
                 let txn = begin_write(&self.db).await?;
                 match insert_one(&txn, *rows).await {
                     Ok(created) => {
