@@ -87,7 +87,9 @@ class Engine:
             self.path = os.path.join(workdir, "bench.db")
             self.url = f"sqlite://{self.path}?mode=rwc"
         else:
-            self.url = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
+            # No TLS to a server on the same host (the peer's driver did not use it either);
+            # over a network, keep sqlx's default of TLS when the server offers it.
+            self.url = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB + "?sslmode=disable"
 
     def reset(self):
         if self.name == "sqlite":
