@@ -14,6 +14,11 @@
 //!   transaction, so the process's write permit is held for three round trips to the
 //!   database thread (`BEGIN`, the batch, `COMMIT`) instead of eight.
 //!
+//! The deciding read runs before the writes, not in their transaction: a membership created
+//! between the two (an accept of another invitation of the email, committed in that instant)
+//! is not seen, as it was not on PostgreSQL's READ COMMITTED before either; a live pending
+//! invitation created meanwhile is still refused by the unique index.
+//!
 //! An expired invitation in the way is rare (the sweep retires them); the create then runs
 //! as a transaction on the general path, which retires it with its own event first.
 
