@@ -132,14 +132,7 @@ pub async fn record(
     event::Entity::insert(row.into_active_model())
         .exec_without_returning(txn)
         .await?;
-    let endpoints: Vec<Uuid> = webhook::Entity::find()
-        .select_only()
-        .column(webhook::Column::Id)
-        .filter(webhook::Column::OrganizationId.eq(organization_id))
-        .filter(subscribed_to(kind))
-        .into_tuple()
-        .all(txn)
-        .await?;
+    let endpoints = subscribers(txn, organization_id, kind).await?;
     if endpoints.is_empty() {
         return Ok(id);
     }
@@ -162,6 +155,22 @@ pub fn row(actor: &Actor, event: NewEvent, at: DateTime<Utc>) -> Result<event::M
         occurred_at: at,
         data,
     })
+}
+
+/// The organization's webhooks subscribed to events of type `kind`.
+pub async fn subscribers(
+    conn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    kind: EventType,
+) -> Result<Vec<Uuid>, DbErr> {
+    webhook::Entity::find()
+        .select_only()
+        .column(webhook::Column::Id)
+        .filter(webhook::Column::OrganizationId.eq(organization_id))
+        .filter(subscribed_to(kind))
+        .into_tuple()
+        .all(conn)
+        .await
 }
 
 /// The webhooks (of an organization, when filtered so) subscribed to events of type `kind`.

@@ -64,12 +64,15 @@ pub async fn email_is_member(
     organization_id: Uuid,
     email: &str,
 ) -> ServiceResult<bool> {
-    let count = member::Entity::find()
+    let count = with_email(organization_id, email).count(db).await?;
+    Ok(count > 0)
+}
+
+/// The organization's memberships of the (normalised) `email`.
+pub fn with_email(organization_id: Uuid, email: &str) -> sea_orm::Select<member::Entity> {
+    member::Entity::find()
         .filter(member::Column::OrganizationId.eq(organization_id))
         .filter(member::Column::Email.eq(email))
-        .count(db)
-        .await?;
-    Ok(count > 0)
 }
 
 /// Adds a membership, or updates the email and role of an existing one.

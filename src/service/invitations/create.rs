@@ -1,10 +1,7 @@
 //! Creating invitations: one, or a batch with a savepoint per item.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, TransactionTrait};
 use uuid::Uuid;
 
 mod batched;
@@ -222,8 +219,9 @@ impl NewRows {
     }
 }
 
-/// The statements of one create, inside the caller's transaction: the member check, the
-/// retirement of an expired pending row for the email, the row, its email and its event.
+/// One create inside the caller's transaction (or savepoint): the member check, the
+/// retirement of an expired pending row for the email, then the writes of
+/// [`batched::write`] for the webhooks subscribed now.
 async fn insert_one(txn: &DatabaseTransaction, rows: NewRows) -> Result<Invitation, Refused> {
     let organization_id = rows.invitation.organization_id;
     if members::email_is_member(txn, organization_id, &rows.invitation.email)
@@ -235,14 +233,7 @@ async fn insert_one(txn: &DatabaseTransaction, rows: NewRows) -> Result<Invitati
     expiry::retire(txn, rows.same_email(), &rows.actor, rows.now)
         .await
         .map_err(Refused::Other)?;
-    invitation::Entity::insert(rows.invitation.clone().into_active_model().reset_all())
-        .exec_without_returning(txn)
-        .await?;
-    email_outbox::Entity::insert(rows.email.clone().into_active_model().reset_all())
-        .exec_without_returning(txn)
-        .await?;
-    events::record(txn, &rows.actor, rows.event.clone(), rows.now)
-        .await
-        .map_err(|e| Refused::Other(e.into()))?;
+    let webhooks = events::subscribers(txn, organization_id, rows.event.kind).await?;
+    batched::write(txn, &rows, webhooks).await?;
     Ok(rows.created())
 }

@@ -108,6 +108,13 @@ async fn sweep_batch(txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<Ve
         .collect()
 }
 
+/// Stored `PENDING` and past its expiry at `now`: reads `EXPIRED`, not yet rewritten.
+pub(super) fn past_due(now: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .add(invitation::Column::ExpiresAt.lte(now))
+}
+
 /// Expires the pending rows matched by `filter` that are past their expiry (a create retiring
 /// the old invitation of its email, a resend reviving one), recording each.
 pub(super) async fn retire(
@@ -123,8 +130,7 @@ pub(super) async fn retire(
         )
         .col_expr(invitation::Column::UpdatedAt, Expr::value(now))
         .filter(filter)
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-        .filter(invitation::Column::ExpiresAt.lte(now))
+        .filter(past_due(now))
         .exec_with_returning(txn)
         .await?;
     for row in retired {

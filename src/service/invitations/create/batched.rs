@@ -29,13 +29,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{NewRows, Refused};
+use super::{NewRows, Refused, expiry};
 use crate::{
-    entity::{
-        InvitationStatus, email_outbox, event, invitation, organization_member, webhook,
-        webhook_delivery,
-    },
-    service::{ServiceError, begin_write, events, state::Invitation},
+    entity::{email_outbox, event, invitation, webhook, webhook_delivery},
+    service::{ServiceError, begin_write, events, members, state::Invitation},
 };
 
 /// Why the batched create did not create an invitation.
@@ -62,18 +59,15 @@ pub(in crate::service::invitations) async fn create(
     rows: NewRows,
 ) -> Result<Invitation, Batched> {
     let organization_id = rows.invitation.organization_id;
-    let is_member = organization_member::Entity::find()
+    let is_member = members::with_email(organization_id, &rows.invitation.email)
         .select_only()
         .expr(Expr::val(1))
-        .filter(organization_member::Column::OrganizationId.eq(organization_id))
-        .filter(organization_member::Column::Email.eq(rows.invitation.email.as_str()))
         .into_query();
     let in_the_way = invitation::Entity::find()
         .select_only()
         .expr(Expr::val(1))
         .filter(rows.same_email())
-        .filter(invitation::Column::Status.eq(InvitationStatus::Pending))
-        .filter(invitation::Column::ExpiresAt.lte(rows.now))
+        .filter(expiry::past_due(rows.now))
         .into_query();
     // One row per subscribed webhook, or one with no webhook.
     let decide = Query::select()
@@ -110,8 +104,30 @@ pub(in crate::service::invitations) async fn create(
             webhooks.push(id);
         }
     }
-    let writes = writes(&rows, webhooks)?;
-    match db.get_database_backend() {
+    let txn = match db.get_database_backend() {
+        DatabaseBackend::Postgres => None,
+        _ => Some(begin_write(db).await?),
+    };
+    match &txn {
+        Some(txn) => write(txn, &rows, webhooks).await?,
+        None => write(db, &rows, webhooks).await?,
+    }
+    if let Some(txn) = txn {
+        txn.commit().await?;
+    }
+    Ok(rows.created())
+}
+
+/// Writes the invitation of `rows`, its email, its event and one delivery per webhook in
+/// `webhooks`: one statement on PostgreSQL (atomic on its own, or part of the caller's
+/// transaction), one batch on SQLite (call it inside a transaction).
+pub(super) async fn write(
+    conn: &impl ConnectionTrait,
+    rows: &NewRows,
+    webhooks: Vec<Uuid>,
+) -> Result<(), sea_orm::DbErr> {
+    let writes = writes(rows, webhooks)?;
+    match conn.get_database_backend() {
         DatabaseBackend::Postgres => {
             let mut with = WithClause::new();
             for (name, insert) in writes {
@@ -122,12 +138,12 @@ pub(in crate::service::invitations) async fn create(
                         .to_owned(),
                 );
             }
-            db.execute(&with.query(Query::select().expr(Expr::val(1)).to_owned()))
+            conn.execute(&with.query(Query::select().expr(Expr::val(1)).to_owned()))
                 .await?;
         }
         backend => {
             // SQLite has no data-modifying CTEs: the same statements as one batch (sqlx runs
-            // each in turn, binding the parameters in order) inside the write transaction.
+            // each in turn, binding the parameters in order).
             let mut sql = String::new();
             let mut values = Vec::new();
             for (_, insert) in writes {
@@ -136,13 +152,11 @@ pub(in crate::service::invitations) async fn create(
                 sql.push_str(";\n");
                 values.extend(one.values.map(|v| v.0).unwrap_or_default());
             }
-            let txn = begin_write(db).await?;
-            txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
                 .await?;
-            txn.commit().await?;
         }
     }
-    Ok(rows.created())
+    Ok(())
 }
 
 /// The inserts of one create, each named (the CTE names on PostgreSQL): the invitation, its
