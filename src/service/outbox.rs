@@ -10,8 +10,8 @@ use std::{sync::LazyLock, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef,
     UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
@@ -24,13 +24,11 @@ use crate::{
         event::EventType,
         invitation,
     },
-    service::{
-        begin_write,
-        events::{self, Actor, EventData, NewEvent},
-        lease, now,
-        write_lock::write_permit,
-    },
+    service::{events::EventData, lease, now, write_lock::write_permit},
 };
+
+mod settle;
+use settle::{Recorded, settle};
 
 /// Bumped after a transaction that queued a message commits; every SQLite worker in this
 /// process watches it (on PostgreSQL workers hear of messages through `NOTIFY` instead, see
@@ -177,16 +175,16 @@ pub async fn renew(
 }
 
 /// Records a delivery and forgets the token, if `owner` still holds the message, with its
-/// `invitation.email_sent` event. `false` means it did not (the lease ran out mid-send) and
-/// nothing was written.
+/// `invitation.email_sent` event about `invitation` (the one read with the claim). `false`
+/// means it did not (the lease ran out mid-send) and nothing was written.
 pub async fn mark_sent(
     db: &DatabaseConnection,
     message: &outbox::Model,
+    invitation: &invitation::Model,
     owner: Uuid,
 ) -> Result<bool, DbErr> {
     let now = now();
-    let txn = begin_write(db).await?;
-    let marked = held(outbox::Entity::update_many(), message.id, owner)
+    let update = held(outbox::Entity::update_many(), message.id, owner)
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Sent))
         .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None))
         .col_expr(
@@ -202,43 +200,23 @@ pub async fn mark_sent(
         .col_expr(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
-        )
-        .exec(&txn)
-        .await?;
-    if marked.rows_affected != 1 {
-        return Ok(false);
-    }
-    let data = EventData {
-        attempts: Some(message.attempts + 1),
-        ..EventData::default()
+        );
+    let event = Recorded {
+        kind: EventType::EmailSent,
+        data: EventData {
+            attempts: Some(message.attempts + 1),
+            ..EventData::default()
+        },
     };
-    record_email_event(&txn, message, EventType::EmailSent, data, now).await?;
-    txn.commit().await?;
-    Ok(true)
-}
-
-/// Records what became of a message, about its invitation, with no actor.
-async fn record_email_event(
-    txn: &DatabaseTransaction,
-    message: &outbox::Model,
-    kind: EventType,
-    data: EventData,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let Some(row) = invitation::Entity::find_by_id(message.invitation_id)
-        .one(txn)
-        .await?
-    else {
-        return Ok(());
-    };
-    let data = EventData {
-        email: Some(message.recipient.clone()),
-        email_id: Some(message.id),
-        ..data
-    };
-    let event = NewEvent::of(kind, &row, data);
-    events::record(txn, &Actor::system(), event, now).await?;
-    Ok(())
+    settle(
+        db,
+        message,
+        invitation,
+        update.into_query(),
+        Some(event),
+        now,
+    )
+    .await
 }
 
 /// How a failed attempt was recorded.
@@ -249,12 +227,13 @@ pub struct Failure {
 }
 
 /// Records a failed attempt, if `owner` still holds the message: retry after `backoff`, or
-/// give up (wiping the token, recording `invitation.email_failed`) once `max_attempts` is
-/// reached. The error is kept on the row either way. `None` means the claim was lost and
-/// nothing was written.
+/// give up (wiping the token, recording `invitation.email_failed` about `invitation`) once
+/// `max_attempts` is reached. The error is kept on the row either way. `None` means the
+/// claim was lost and nothing was written.
 pub async fn mark_failed(
     db: &DatabaseConnection,
     message: &outbox::Model,
+    invitation: &invitation::Model,
     owner: Uuid,
     error: &str,
     backoff: Duration,
@@ -284,20 +263,16 @@ pub async fn mark_failed(
             Expr::value(lease::later(now, backoff)),
         )
     };
-    let txn = begin_write(db).await?;
-    if update.exec(&txn).await?.rows_affected != 1 {
-        return Ok(None);
-    }
-    if gave_up {
-        let data = EventData {
+    let event = gave_up.then(|| Recorded {
+        kind: EventType::EmailFailed,
+        data: EventData {
             attempts: Some(attempts),
             error: Some(error.chars().take(500).collect()),
             ..EventData::default()
-        };
-        record_email_event(&txn, message, EventType::EmailFailed, data, now).await?;
-    }
-    txn.commit().await?;
-    Ok(Some(Failure { attempts, gave_up }))
+        },
+    });
+    let settled = settle(db, message, invitation, update.into_query(), event, now).await?;
+    Ok(settled.then_some(Failure { attempts, gave_up }))
 }
 
 /// Hands back every message `owner` still holds unsent (at shutdown, or after an error), so

@@ -28,7 +28,7 @@ pub use report::{DeliveryReport, WorkerConfig, WorkerError};
 pub use webhooks::{WebhookConfig, WebhookReport, WebhookWorker};
 
 use crate::{
-    entity::{InvitationStatus, email_outbox},
+    entity::{InvitationStatus, email_outbox, invitation},
     mail::{InvitationEmail, Mailer},
     service::{
         idempotency,
@@ -113,7 +113,7 @@ impl Worker {
             return Ok(Outcome::Stopped);
         }
         let message = &claimed.message;
-        let Some(email) = self.prepare(claimed).await? else {
+        let Some((email, invitation)) = self.prepare(claimed).await? else {
             return Ok(Outcome::Cancelled);
         };
         let lease = self.config.lease;
@@ -130,17 +130,21 @@ impl Worker {
             sent = self.mailer.send(&email, self.config.send_timeout) => sent,
         };
         match sent {
-            Ok(()) => self.record_sent(owner, message).await,
+            Ok(()) => self.record_sent(owner, message, invitation).await,
             Err(error) => {
-                self.record_failure(owner, message, &error.to_string())
+                let error = error.to_string();
+                self.record_failure(owner, message, invitation, &error)
                     .await
             }
         }
     }
 
-    /// The email for a message, from the invitation read with the claim, or `None` (after
+    /// The email for a message and its invitation (as read with the claim), or `None` (after
     /// cancelling it) when it is no longer wanted.
-    async fn prepare(&self, claimed: &Claimed) -> Result<Option<InvitationEmail>, WorkerError> {
+    async fn prepare<'c>(
+        &self,
+        claimed: &'c Claimed,
+    ) -> Result<Option<(InvitationEmail, &'c invitation::Model)>, WorkerError> {
         let message = &claimed.message;
         let live = claimed
             .invitation
@@ -154,7 +158,7 @@ impl Worker {
             self.db_call(cancel).await?;
             return Ok(None);
         };
-        Ok(Some(InvitationEmail {
+        let email = InvitationEmail {
             to: message.recipient.clone(),
             organization_id: invitation.organization_id.to_string(),
             role: invitation.role.to_value(),
@@ -163,16 +167,18 @@ impl Worker {
                 .expires_at
                 .to_rfc3339_opts(SecondsFormat::Millis, true),
             link: accept_link(&self.accept_url, token),
-        }))
+        };
+        Ok(Some((email, invitation)))
     }
 
     async fn record_sent(
         &self,
         owner: Uuid,
         message: &email_outbox::Model,
+        invitation: &invitation::Model,
     ) -> Result<Outcome, WorkerError> {
         if self
-            .db_call(outbox::mark_sent(&self.db, message, owner))
+            .db_call(outbox::mark_sent(&self.db, message, invitation, owner))
             .await?
         {
             tracing::info!(message = %message.id, invitation = %message.invitation_id, "invitation email sent");
@@ -188,11 +194,12 @@ impl Worker {
         &self,
         owner: Uuid,
         message: &email_outbox::Model,
+        invitation: &invitation::Model,
         error: &str,
     ) -> Result<Outcome, WorkerError> {
         let backoff = outbox::backoff(self.config.base_backoff, message.attempts);
         let max = self.config.max_attempts;
-        let mark = outbox::mark_failed(&self.db, message, owner, error, backoff, max);
+        let mark = outbox::mark_failed(&self.db, message, invitation, owner, error, backoff, max);
         let Some(failure) = self.db_call(mark).await? else {
             return Ok(Outcome::Lost);
         };
