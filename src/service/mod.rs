@@ -5,6 +5,7 @@ pub mod acceptance;
 pub mod counts;
 mod error;
 pub mod events;
+pub mod group_commit;
 pub mod idempotency;
 pub mod invitations;
 pub mod lease;

@@ -446,6 +446,36 @@ impl TestApp {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
+
+    /// Makes the database refuse every event whose data contains `marker` (a test trigger),
+    /// so the write that records it fails as a real database error would.
+    pub async fn refuse_events_containing(&self, marker: &str) {
+        let refuse = if self.is_postgres() {
+            format!(
+                "CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                   IF NEW.data LIKE '%{marker}%' THEN RAISE EXCEPTION 'refused by the test'; \
+                   END IF; RETURN NEW; END $$; \
+                 CREATE TRIGGER refuse_marked BEFORE INSERT ON event \
+                   FOR EACH ROW EXECUTE FUNCTION refuse_marked()"
+            )
+        } else {
+            format!(
+                "CREATE TRIGGER refuse_marked BEFORE INSERT ON event \
+                   WHEN NEW.data LIKE '%{marker}%' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+        };
+        self.db.execute_unprepared(&refuse).await.expect("trigger");
+    }
+
+    /// Undoes [`TestApp::refuse_events_containing`].
+    pub async fn accept_all_events(&self) {
+        let drop = match self.is_postgres() {
+            true => "DROP TRIGGER refuse_marked ON event",
+            false => "DROP TRIGGER refuse_marked",
+        };
+        self.db.execute_unprepared(drop).await.expect("drop");
+    }
 }
 
 /// Drives any endpoint with a single request (for middleware tests).

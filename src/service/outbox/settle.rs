@@ -7,9 +7,10 @@
 //! - PostgreSQL: one statement, the `UPDATE … RETURNING` as a data-modifying CTE (`settled`)
 //!   and each insert an `INSERT … SELECT … FROM settled` (no row when the claim was lost);
 //!   atomic as a statement, with no transaction block.
-//! - SQLite (no data-modifying CTEs): one batch inside the write transaction, each insert
-//!   `… WHERE changes() = 1`: the statement before it (the `UPDATE`, then each insert in turn)
-//!   changed its one row.
+//! - SQLite (no data-modifying CTEs): one batch: the `UPDATE`, `SELECT changes() = 1` (did
+//!   it change the row), then each insert `… WHERE changes() = 1` (the write before it, the
+//!   `UPDATE` and then each insert in turn, changed its one row); committed with the other
+//!   writes waiting (see [`group_commit`]).
 //!
 //! The invitation is the one read with the claim (an email's invitation never changes
 //! organization). The organization's webhooks that want the event are read just before the
@@ -28,8 +29,8 @@ use sea_orm::{
 use crate::{
     entity::{email_outbox as outbox, event::EventType, invitation, webhook_delivery},
     service::{
-        begin_write,
         events::{self, Actor, EventData, NewEvent},
+        group_commit,
     },
 };
 
@@ -102,24 +103,28 @@ pub(super) async fn settle(
             Ok(db.execute(&with.query(settled)).await?.rows_affected() > 0)
         }
         _ => {
+            // The UPDATE, then whether it changed the row (a SELECT leaves `changes()` as the
+            // UPDATE set it), then the inserts.
+            let settled = Query::select()
+                .expr_as(Expr::cust("changes() = 1"), Alias::new(SETTLED))
+                .to_owned();
             let mut sql = String::new();
             let mut values = Vec::new();
             let update = backend.build(&update);
+            let settled = backend.build(&settled);
             let inserts = inserts.iter().map(|insert| backend.build(insert));
-            for one in std::iter::once(update).chain(inserts) {
+            for one in [update, settled].into_iter().chain(inserts) {
                 sql.push_str(&one.sql);
                 sql.push_str(";\n");
                 values.extend(one.values.map(|v| v.0).unwrap_or_default());
             }
-            let txn = begin_write(db).await?;
-            // sqlx adds up the rows each statement changed: none at all when the update
-            // matched nothing, since every insert is conditional on the statement before.
-            let changed = txn
-                .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-                .await?
-                .rows_affected();
-            txn.commit().await?;
-            Ok(changed > 0)
+            // With the other writes waiting (group commit).
+            let batch = Statement::from_sql_and_values(backend, sql, values);
+            let rows = group_commit::write(db, batch).await?;
+            match rows.first() {
+                Some(row) => Ok(row.try_get::<bool>("", SETTLED)?),
+                None => Err(DbErr::Custom("the settlement batch returned no row".into())),
+            }
         }
     }
 }

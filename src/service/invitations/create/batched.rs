@@ -10,9 +10,10 @@
 //!   pending invitation exactly as it does in a transaction. No lock is held while the
 //!   service waits: the counter trigger's row locks last from the insert to its commit, in
 //!   the same round trip.
-//! - SQLite (no data-modifying CTEs): as one batch of statements inside the write
-//!   transaction, so the process's write permit is held for three round trips to the
-//!   database thread (`BEGIN`, the batch, `COMMIT`) instead of eight.
+//! - SQLite (no data-modifying CTEs): as one batch of statements, committed together with
+//!   the other creates waiting at that moment (group commit, see [`group_commit`]): one round trip
+//!   to the database thread per create, plus a `BEGIN` and a `COMMIT` per group, instead of
+//!   eight round trips and a transaction per create.
 //!
 //! The deciding read runs before the writes, not in their transaction: a membership created
 //! between the two (an accept of another invitation of the email, committed in that instant)
@@ -32,7 +33,7 @@ use uuid::Uuid;
 use super::{NewRows, Refused, expiry};
 use crate::{
     entity::{email_outbox, event, invitation, webhook, webhook_delivery},
-    service::{ServiceError, begin_write, events, members, state::Invitation},
+    service::{ServiceError, events, group_commit, members, state::Invitation},
 };
 
 /// Why the batched create did not create an invitation.
@@ -104,16 +105,11 @@ pub(in crate::service::invitations) async fn create(
             webhooks.push(id);
         }
     }
-    let txn = match db.get_database_backend() {
-        DatabaseBackend::Postgres => None,
-        _ => Some(begin_write(db).await?),
-    };
-    match &txn {
-        Some(txn) => write(txn, &rows, webhooks).await?,
-        None => write(db, &rows, webhooks).await?,
-    }
-    if let Some(txn) = txn {
-        txn.commit().await?;
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => write(db, &rows, webhooks).await?,
+        _ => group_commit::write(db, sqlite_batch(&rows, webhooks)?)
+            .await
+            .map(drop)?,
     }
     Ok(rows.created())
 }
@@ -126,11 +122,10 @@ pub(super) async fn write(
     rows: &NewRows,
     webhooks: Vec<Uuid>,
 ) -> Result<(), sea_orm::DbErr> {
-    let writes = writes(rows, webhooks)?;
     match conn.get_database_backend() {
         DatabaseBackend::Postgres => {
             let mut with = WithClause::new();
-            for (name, insert) in writes {
+            for (name, insert) in writes(rows, webhooks)? {
                 with.cte(
                     CommonTableExpression::new()
                         .query(insert)
@@ -141,22 +136,26 @@ pub(super) async fn write(
             conn.execute(&with.query(Query::select().expr(Expr::val(1)).to_owned()))
                 .await?;
         }
-        backend => {
-            // SQLite has no data-modifying CTEs: the same statements as one batch (sqlx runs
-            // each in turn, binding the parameters in order).
-            let mut sql = String::new();
-            let mut values = Vec::new();
-            for (_, insert) in writes {
-                let one = backend.build(&insert);
-                sql.push_str(&one.sql);
-                sql.push_str(";\n");
-                values.extend(one.values.map(|v| v.0).unwrap_or_default());
-            }
-            conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-                .await?;
+        _ => {
+            conn.execute_raw(sqlite_batch(rows, webhooks)?).await?;
         }
     }
     Ok(())
+}
+
+/// The writes of [`write`] for SQLite, which has no data-modifying CTEs: the same statements
+/// as one batch (sqlx runs each in turn, binding the parameters in order).
+fn sqlite_batch(rows: &NewRows, webhooks: Vec<Uuid>) -> Result<Statement, sea_orm::DbErr> {
+    let backend = DatabaseBackend::Sqlite;
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for (_, insert) in writes(rows, webhooks)? {
+        let one = backend.build(&insert);
+        sql.push_str(&one.sql);
+        sql.push_str(";\n");
+        values.extend(one.values.map(|v| v.0).unwrap_or_default());
+    }
+    Ok(Statement::from_sql_and_values(backend, sql, values))
 }
 
 /// The inserts of one create, each named (the CTE names on PostgreSQL): the invitation, its
