@@ -295,6 +295,8 @@ def bench_engine(args, engine_name, size, sink, results, failures):
             endpoints.append(("list cursor, page 100", f"/api/v1/invitations?cursor={cursor}"))
         if args.email_only:
             endpoints = []
+        if args.endpoints:
+            endpoints = [e for e in endpoints if e[0] in args.endpoints.split(",")]
         for name, path in endpoints:
             r = wrk(base + path, "get.lua", args.seconds, args.connections, env)
             results.append((label, name, r))
@@ -438,6 +440,8 @@ def main():
     p.add_argument("--idle-creates", type=int, default=50)
     p.add_argument("--drain-seconds", type=int, default=120,
                    help="how long the creates' emails may take to drain before it fails")
+    p.add_argument("--endpoints", default="",
+                   help="only these read endpoints (comma-separated names, e.g. healthz)")
     p.add_argument("--email-only", action="store_true", help="skip the wrk runs")
     p.add_argument("--smoke", action="store_true",
                    help="CI: 1,000 rows, 2 s per endpoint, 100 emails, 5 idle creates")
