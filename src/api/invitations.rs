@@ -51,13 +51,13 @@ use crate::{
 
 ok_response!(
     /// A page of invitations.
-    ListInvitationsResponse(InvitationPage),
+    serialize ListInvitationsResponse(InvitationPage),
     "The requested page and its paging information."
 );
 
 ok_response!(
     /// One invitation.
-    InvitationResponse(InvitationDto),
+    serialize InvitationResponse(InvitationDto),
     "The invitation."
 );
 

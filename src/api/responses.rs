@@ -75,6 +75,24 @@ macro_rules! ok_response {
             }
         }
 
+        $crate::api::responses::ok_response!(@meta $name($ty), $description);
+    };
+    // The same, written straight from `$ty`'s `serde::Serialize` (which must give the JSON its
+    // `ToJSON` gives: the types' tests compare the two) instead of through a
+    // `serde_json::Value` tree: for the bodies that are large and hot (the list, the get).
+    ($(#[$doc:meta])* serialize $name:ident($ty:ty), $description:literal) => {
+        $(#[$doc])*
+        pub struct $name(pub $ty);
+
+        impl poem::IntoResponse for $name {
+            fn into_response(self) -> poem::Response {
+                $crate::api::responses::json_ok_serialized(&self.0)
+            }
+        }
+
+        $crate::api::responses::ok_response!(@meta $name($ty), $description);
+    };
+    (@meta $name:ident($ty:ty), $description:literal) => {
         impl poem_openapi::ApiResponse for $name {
             fn meta() -> poem_openapi::registry::MetaResponses {
                 $crate::api::responses::ok_meta::<$ty>($description)
@@ -91,6 +109,15 @@ pub(crate) use ok_response;
 /// A 200 JSON response.
 pub fn json_ok(body: Option<serde_json::Value>) -> Response {
     json_response(StatusCode::OK, body)
+}
+
+/// A 200 JSON response written by `body`'s `Serialize`; a body that cannot be written (none
+/// of ours: they hold strings, numbers and timestamps) is the 500 envelope, logged.
+pub fn json_ok_serialized<T: serde::Serialize>(body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => Response::builder().content_type(JSON).body(bytes),
+        Err(err) => poem::error::ResponseError::as_response(&crate::error::ApiError::internal(err)),
+    }
 }
 
 fn json_response(status: StatusCode, body: Option<serde_json::Value>) -> Response {

@@ -22,8 +22,9 @@ const VERSION: u8 = 1;
 const LEN: usize = 1 + 8 + 8 + 16 + 8 + 8;
 
 /// Where a page sits in the whole result, and how to continue after it.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
+#[derive(Object, serde::Serialize, Clone, Debug, PartialEq, Eq)]
 #[oai(rename = "InvitationPageMeta", rename_all = "camelCase", example)]
+#[serde(rename_all = "camelCase")]
 pub struct ListMeta {
     /// The page returned, starting at 1. In cursor mode, the page number the cursor leads
     /// to (pages of `limit` rows counted from the start of the walk).

@@ -16,8 +16,9 @@ use crate::{
 };
 
 /// Where an invitation's latest email stands.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Enum, serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename = "DeliveryStatus", rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStatus {
     /// Waiting for its first delivery attempt.
     Queued,
@@ -32,8 +33,9 @@ pub enum DeliveryStatus {
 }
 
 /// What became of the latest email of an invitation.
-#[derive(Object, Clone, Debug)]
+#[derive(Object, serde::Serialize, Clone, Debug)]
 #[oai(rename = "Delivery", rename_all = "camelCase", example)]
+#[serde(rename_all = "camelCase")]
 pub struct DeliveryDto {
     /// Where the email stands.
     pub status: DeliveryStatus,
@@ -75,8 +77,9 @@ impl Example for DeliveryDto {
 }
 
 /// An invitation to join an organization.
-#[derive(Object, Clone, Debug)]
+#[derive(Object, serde::Serialize, Clone, Debug)]
 #[oai(rename = "Invitation", rename_all = "camelCase", example)]
+#[serde(rename_all = "camelCase")]
 pub struct InvitationDto {
     /// The invitation's id.
     pub id: Uuid,
@@ -149,7 +152,7 @@ impl Example for InvitationDto {
 }
 
 /// One page of invitations.
-#[derive(Object, Clone, Debug)]
+#[derive(Object, serde::Serialize, Clone, Debug)]
 #[oai(rename = "InvitationPage", example)]
 pub struct InvitationPage {
     /// The invitations on this page, newest first.
@@ -226,6 +229,85 @@ impl Example for UpdateInvitationRequest {
         Self {
             role: NullableEnum(Some(Role::OrgAdmin)),
             expires_at: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+    use crate::api::invitations::cursor::ListMeta;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("a valid timestamp")
+            .with_timezone(&Utc)
+    }
+
+    /// Every shape a list item takes: each status, role and delivery status, each nullable
+    /// present and `null`, sub-millisecond and far-future timestamps, text needing escapes.
+    fn varied() -> Vec<InvitationDto> {
+        let statuses = [
+            InvitationStatus::Pending,
+            InvitationStatus::Accepted,
+            InvitationStatus::Declined,
+            InvitationStatus::Revoked,
+            InvitationStatus::Expired,
+        ];
+        let deliveries = [
+            DeliveryStatus::Queued,
+            DeliveryStatus::Sent,
+            DeliveryStatus::Retrying,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Cancelled,
+        ];
+        let roles = [Role::OrgAdmin, Role::Operator, Role::Viewer];
+        (0..15)
+            .map(|i| {
+                let some = i % 2 == 0;
+                InvitationDto {
+                    id: Uuid::now_v7(),
+                    organization_id: Uuid::new_v4(),
+                    email: Email(format!("user{i}+tag@example.com")),
+                    role: roles[i % 3],
+                    status: statuses[i % 5],
+                    invited_by: format!("sub \"{i}\" \\ \u{1F600} \u{0007}"),
+                    expires_at: Timestamp(at("9999-12-31T23:59:59.999999Z")),
+                    accepted_at: NullableTimestamp(some.then(|| at("2026-12-03T08:00:00.123456Z"))),
+                    created_at: Timestamp(at("2026-01-02T03:04:05Z")),
+                    updated_at: Timestamp(at("2026-01-02T03:04:05.1+02:00")),
+                    delivery: DeliveryDto {
+                        status: deliveries[i % 5],
+                        attempts: i32::try_from(i).unwrap_or(i32::MAX),
+                        last_error: Nullable(some.then(|| "550 5.1.1 \"no\"\nsuch".to_owned())),
+                        sent_at: NullableTimestamp((!some).then(|| at("2026-12-03T08:00:01Z"))),
+                    },
+                    send_count: i32::MAX,
+                    last_sent_at: Timestamp(at("1970-01-01T00:00:00Z")),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_list_and_the_get_write_the_json_their_schema_types_give() {
+        let items = varied();
+        for item in &items {
+            let direct = serde_json::to_string(item).expect("serialisable");
+            let tree = serde_json::to_string(&item.to_json()).expect("serialisable");
+            assert_eq!(direct, tree);
+        }
+        for (items, next) in [(items, Some("AQID-_".to_owned())), (Vec::new(), None)] {
+            let page = InvitationPage {
+                data: items,
+                meta: ListMeta::new(3, 20, 41, next),
+            };
+            let direct = serde_json::to_string(&page).expect("serialisable");
+            let tree = serde_json::to_string(&page.to_json()).expect("serialisable");
+            assert_eq!(direct, tree);
         }
     }
 }

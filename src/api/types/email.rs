@@ -71,7 +71,8 @@ checked_string!(
 );
 
 /// A stored (normalised) email address.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct Email(pub String);
 
 checked_string!(

@@ -5,8 +5,9 @@ use poem_openapi::Enum;
 use crate::entity;
 
 /// A role inside an organization.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Enum, serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename = "OrgRole", rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     /// Manages members and invitations.
     OrgAdmin,
@@ -37,8 +38,9 @@ impl From<Role> for entity::OrgRole {
 }
 
 /// An invitation's state. A pending invitation past `expiresAt` is always reported `EXPIRED`.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Enum, serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum InvitationStatus {
     /// Sent and still usable.
     Pending,

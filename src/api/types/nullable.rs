@@ -84,7 +84,8 @@ impl<T: ToJSON> ToJSON for NullableEnum<T> {
 /// `T` or `null`, always present. Documented as `T`'s own schema, inlined, with
 /// `nullable: true` beside its `type`: OpenAPI 3.0's only spelling of "`T` or null" that
 /// JSON-Schema validators accept (`nullable` next to an `allOf: [$ref]` still refuses `null`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct Nullable<T>(pub Option<T>);
 
 impl<T: Type> Type for Nullable<T> {

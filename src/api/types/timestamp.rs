@@ -83,6 +83,22 @@ impl ParseFromJSON for Timestamp {
     }
 }
 
+/// The same text as [`ToJSON`], for the bodies written without a `serde_json::Value` tree.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+}
+
+impl serde::Serialize for NullableTimestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(t) => Timestamp(t).serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
 impl ToJSON for NullableTimestamp {
     fn to_json(&self) -> Option<Value> {
         Some(self.0.as_ref().map_or(Value::Null, format_timestamp))
