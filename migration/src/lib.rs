@@ -12,6 +12,7 @@ mod m20261202_000001_email_outbox_notify;
 mod m20261202_100001_create_event_and_webhook;
 mod m20261202_200001_invitation_email_local_index;
 mod m20261202_200002_organization_member_notify;
+mod m20261203_000001_email_outbox_notify_after_commit;
 mod postgres_only;
 
 /// Every migration, in the order it is applied.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_100001_create_event_and_webhook::Migration),
             Box::new(m20261202_200001_invitation_email_local_index::Migration),
             Box::new(m20261202_200002_organization_member_notify::Migration),
+            Box::new(m20261203_000001_email_outbox_notify_after_commit::Migration),
         ]
     }
 }

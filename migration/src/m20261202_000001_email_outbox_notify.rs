@@ -32,14 +32,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        db.execute_unprepared("DROP TRIGGER IF EXISTS email_outbox_notify ON email_outbox")
-            .await?;
-        db.execute_unprepared("DROP FUNCTION IF EXISTS email_outbox_notify()")
-            .await?;
-        Ok(())
+        crate::postgres_only::run(manager, &DROP).await
     }
 }
+
+/// Removes the trigger and its function (also what its successor,
+/// `m20261203_000001_email_outbox_notify_after_commit`, runs).
+pub(crate) const DROP: [&str; 2] = [
+    "DROP TRIGGER IF EXISTS email_outbox_notify ON email_outbox",
+    "DROP FUNCTION IF EXISTS email_outbox_notify()",
+];

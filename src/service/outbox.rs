@@ -6,7 +6,7 @@
 //! (`WHERE id = ? AND lock_owner = ? AND status = 'PENDING'`), and the holder renews that
 //! message's lease right before sending it.
 
-use std::{sync::LazyLock, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -15,7 +15,6 @@ use sea_orm::{
     UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{
@@ -28,23 +27,9 @@ use crate::{
 };
 
 mod settle;
+mod wake;
 use settle::{Recorded, settle};
-
-/// Bumped after a transaction that queued a message commits; every SQLite worker in this
-/// process watches it (on PostgreSQL workers hear of messages through `NOTIFY` instead, see
-/// `worker::listen`).
-static QUEUED: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
-
-/// Wakes this process's workers: call after committing a transaction that called
-/// [`enqueue`]. Cheap, never blocks, and harmless when nothing is waiting.
-pub fn wake() {
-    QUEUED.send_modify(|n| *n = n.wrapping_add(1));
-}
-
-/// What a worker waits on between polls: changes on every [`wake`].
-pub fn wakeups() -> watch::Receiver<u64> {
-    QUEUED.subscribe()
-}
+pub use wake::{CHANNEL, wake, wakeups};
 
 /// Queues one invitation email carrying `token` as message `id` (the invitation's
 /// `email_id`). Call inside the invitation's transaction.

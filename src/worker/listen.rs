@@ -1,10 +1,11 @@
-//! Waking the worker when another instance queues a message: on PostgreSQL a trigger on
-//! `email_outbox` INSERT runs `pg_notify('email_outbox', '')` (migration
-//! `m20261202_000001_email_outbox_notify`), delivered when the inserting transaction commits;
-//! every instance listens and wakes its worker. On PostgreSQL that is the only wake-up, for
-//! the instance's own messages too (the in-process one is for SQLite). The listener reconnects when its connection
-//! drops (waking the worker then too, in case a notification was missed while it was down),
-//! and the worker keeps polling in any case, so a lost notification only costs latency.
+//! Waking the worker when another instance queues a message: on PostgreSQL the instance that
+//! committed it runs `pg_notify('email_outbox', '')` right after (`service::outbox::wake`;
+//! until migration `m20261203_000001_email_outbox_notify_after_commit` a trigger did it inside
+//! the transaction); every instance listens and wakes its worker. On PostgreSQL that is the
+//! only wake-up, for the instance's own messages too (the in-process one is for SQLite). The
+//! listener reconnects when its connection drops (waking the worker then too, in case a
+//! notification was missed while it was down), and the worker keeps polling in any case, so a
+//! lost notification only costs latency.
 //!
 //! The same session listens on `organization_member` (migration
 //! `m20261202_200002_organization_member_notify`): a membership change anywhere drops the
@@ -22,8 +23,8 @@ use uuid::Uuid;
 
 use crate::service::members;
 
-/// The channel the outbox trigger notifies.
-pub const CHANNEL: &str = "email_outbox";
+/// The channel `service::outbox::wake` notifies after a commit that queued a message.
+pub use crate::service::outbox::CHANNEL;
 
 /// The channel the membership trigger notifies, with the organization's id as payload.
 pub const MEMBERS_CHANNEL: &str = "organization_member";

@@ -94,6 +94,22 @@ async fn on_postgres_an_enqueue_in_one_instance_wakes_the_worker_of_another() {
     )
     .await;
 
+    // A burst: the notifications are coalesced, but each commit is followed by one, so the
+    // other instance (which polls every ten minutes) still hears of every message.
+    let burst: Vec<String> = (0..20).map(|i| format!("burst{i}@example.com")).collect();
+    futures_util::future::join_all(burst.iter().map(|email| app.invite(&admin, email, None))).await;
+    wait_for(
+        Duration::from_secs(10),
+        "the other instance's deliveries of the burst",
+        || async {
+            burst
+                .iter()
+                .all(|email| smtp.deliveries_to(email) == (1, 1))
+                .then_some(())
+        },
+    )
+    .await;
+
     stop.send(true).expect("worker listening");
     running.await.expect("the worker does not panic");
     other.close().await.expect("close");

@@ -58,7 +58,7 @@ impl InvitationService {
         };
         match outcome {
             Ok(created) => {
-                outbox::wake();
+                outbox::wake(&self.db);
                 tracing::info!(invitation = %created.row.id, "invitation created");
                 Ok(created)
             }
@@ -124,7 +124,7 @@ impl InvitationService {
             results.push(Some(outcome));
         }
         txn.commit().await?;
-        outbox::wake();
+        outbox::wake(&self.db);
         let created = results.iter().filter(|r| matches!(r, Some(Ok(_)))).count();
         tracing::info!(created, "invitations created in bulk");
         Ok(results)

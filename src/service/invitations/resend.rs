@@ -126,7 +126,7 @@ impl InvitationService {
         )
         .await?;
         txn.commit().await?;
-        outbox::wake();
+        outbox::wake(&self.db);
         tracing::info!("invitation resent");
         let updated = invitation::Model {
             status: InvitationStatus::Pending,
