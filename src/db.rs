@@ -12,7 +12,8 @@ use sea_orm::{
 /// in other processes queue instead of failing; this process's queue on the write permit),
 /// foreign keys on, and a few connections so reads run in parallel with the one writer SQLite
 /// allows, each with a page cache of [`SQLITE_CACHE_KIB`] (SQLite's default is 2 MiB per
-/// connection; the OS page cache holds the file anyway).
+/// connection; the OS page cache holds the file anyway), all of SQLite's memory kept near
+/// [`SQLITE_SOFT_HEAP_LIMIT`].
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -49,6 +50,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true)
                 .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
+                .pragma("soft_heap_limit", SQLITE_SOFT_HEAP_LIMIT.to_string())
         });
     Database::connect(options).await
 }
@@ -58,6 +60,14 @@ const SQLITE_CONNECTIONS: u32 = 4;
 
 /// SQLite page cache per connection, in KiB.
 const SQLITE_CACHE_KIB: u32 = 1024;
+
+/// What SQLite may hold in all, in bytes: its page caches, prepared statements and the rest,
+/// across every connection (process-wide: `sqlite3_soft_heap_limit64`). Past it, SQLite reuses
+/// page-cache pages instead of allocating more. Without it a scan (an `email=` list, which
+/// SQLite answers by reading every row of the organization) filled each connection's cache and
+/// the server stayed about 4 MB larger (bench, 10k rows: RSS 44.2 MB without, 37.3 MB with
+/// 4 MiB, throughput within the run's noise).
+pub const SQLITE_SOFT_HEAP_LIMIT: u64 = 4 * 1024 * 1024;
 
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
@@ -83,4 +93,28 @@ pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bo
             (m.name().to_owned(), applied)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    /// The limit is set on every connection the pool opens (the pragma is process-wide, so
+    /// each connection reads it back).
+    #[tokio::test]
+    async fn sqlite_memory_is_capped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}?mode=rwc", dir.path().join("t.db").display());
+        let db = connect(&url).await.expect("connect");
+        let backend = db.get_database_backend();
+        let row = db
+            .query_one_raw(Statement::from_string(backend, "PRAGMA soft_heap_limit"))
+            .await
+            .expect("query")
+            .expect("a row");
+        let limit: i64 = row.try_get_by_index(0).expect("an integer");
+        assert_eq!(u64::try_from(limit).ok(), Some(SQLITE_SOFT_HEAP_LIMIT));
+    }
 }
