@@ -169,30 +169,24 @@ class Server:
                 time.sleep(0.2)
         raise SystemExit("server did not become healthy within 60 s")
 
-    def rss_mb(self):
-        return self.memory().get("VmRSS", float("nan"))
-
-    def memory(self):
-        """VmRSS and its parts (RssAnon: heap and stacks; RssFile: the binary's pages and
-        mapped files; RssShmem: SQLite's -shm), in MB, from /proc/<pid>/status."""
+    def rss(self):
+        """One reading: VmRSS in MB and its parts for the log (RssAnon: heap and stacks;
+        RssFile: the binary's pages and mapped files; RssShmem: SQLite's -shm), from
+        /proc/<pid>/status; with BENCH_SMAPS_DIR set, a copy of /proc/<pid>/smaps there too."""
+        keep = os.environ.get("BENCH_SMAPS_DIR")
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            name = f"smaps-{self.env['DATABASE_URL'].split(':')[0]}-{int(time.time())}"
+            shutil.copy(f"/proc/{self.proc.pid}/smaps", os.path.join(keep, name))
         parts = {}
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
                 key, _, value = line.partition(":")
                 if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
                     parts[key] = int(value.split()[0]) / 1024
-        return parts
-
-    def memory_note(self):
-        """The split for the log; with BENCH_SMAPS_DIR set, a copy of /proc/<pid>/smaps there."""
-        keep = os.environ.get("BENCH_SMAPS_DIR")
-        if keep:
-            os.makedirs(keep, exist_ok=True)
-            name = f"smaps-{self.env['DATABASE_URL'].split(':')[0]}-{int(time.time())}"
-            shutil.copy(f"/proc/{self.proc.pid}/smaps", os.path.join(keep, name))
-        parts = self.memory()
-        return ", ".join(f"{k} {parts[k]:.1f}" for k in ("RssAnon", "RssFile", "RssShmem")
+        note = ", ".join(f"{k} {parts[k]:.1f}" for k in ("RssAnon", "RssFile", "RssShmem")
                          if k in parts)
+        return parts.get("VmRSS", float("nan")), note
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -296,7 +290,8 @@ def bench_engine(args, engine_name, size, sink, results, failures):
                            "bench-admin@bench.example", "--expires-in", "2h")
         env["BENCH_TOKEN"] = token
         server.start()
-        log(f"{label}: RSS at start {server.rss_mb():.1f} MB ({server.memory_note()})")
+        rss, note = server.rss()
+        log(f"{label}: RSS at start {rss:.1f} MB ({note})")
         base = f"http://127.0.0.1:{port}"
         _, one = api(base, "GET", "/api/v1/invitations?limit=1", token)
         items = one.get("items") or one.get("data") or []
@@ -333,9 +328,9 @@ def bench_engine(args, engine_name, size, sink, results, failures):
                 failures.append(f"{label} {name}: {r['non2xx']} non-2xx of {r['requests']}"
                                 f" {r['errors']}")
         if not args.email_only:
-            rss = server.rss_mb()
+            rss, note = server.rss()
             results.append((label, "RSS after list and create", {"rss": rss}))
-            log(f"{label}: RSS after list and create {rss:.1f} MB ({server.memory_note()})")
+            log(f"{label}: RSS after list and create {rss:.1f} MB ({note})")
         # The creates' own emails drain first, so the measurements below start idle.
         pending = "SELECT count(*) FROM email_outbox WHERE status = 'PENDING'"
         t0 = time.time()
@@ -347,9 +342,9 @@ def bench_engine(args, engine_name, size, sink, results, failures):
                             f"{args.drain_seconds} s; still PENDING (attempts, held, "
                             f"locked_until, next_attempt_at, n): {engine.stuck()}")
         email_bench(args, engine, server, base, token, sink, label, results, failures)
-        rss = server.rss_mb()
+        rss, note = server.rss()
         results.append((label, "RSS after the email run", {"rss": rss}))
-        log(f"{label}: RSS {rss:.1f} MB ({server.memory_note()})")
+        log(f"{label}: RSS {rss:.1f} MB ({note})")
     finally:
         server.stop()
         keep = os.path.join(tempfile.gettempdir(), f"voke-bench-{engine_name}-server.log")

@@ -65,7 +65,7 @@ const SQLITE_CACHE_KIB: u32 = 1024;
 /// across every connection (process-wide: `sqlite3_soft_heap_limit64`). Past it, SQLite reuses
 /// page-cache pages instead of allocating more. Without it a scan (an `email=` list, which
 /// SQLite answers by reading every row of the organization) filled each connection's cache and
-/// the server stayed about 4 MB larger (bench, 10k rows: RSS 44.2 MB without, 37.3 MB with
+/// the server stayed about 7 MB larger (bench, 10k rows: RSS 44.2 MB without, 37.3 MB with
 /// 4 MiB, throughput within the run's noise).
 pub const SQLITE_SOFT_HEAP_LIMIT: u64 = 4 * 1024 * 1024;
 

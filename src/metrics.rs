@@ -23,8 +23,8 @@ const BUCKETS: &[f64] = &[
 
 /// How often the recorded latencies are folded into their buckets. The recorder keeps every
 /// histogram sample (8 bytes and then some) until an upkeep or a scrape drains them, so without
-/// this a server nobody scrapes grows by every request it answers (about 5 MB a minute at 70k
-/// requests a second); with it, by at most one interval's samples.
+/// this a server nobody scrapes grows by every request it answers (measured: about 5.5 MB every 4
+/// seconds at 70k requests a second); with it, by at most one interval's samples.
 pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The process-wide recorder (installed once; every app in the process reports to it), and the

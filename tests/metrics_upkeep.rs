@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use voke_invitations::metrics;
-
 /// Resident anonymous memory of this process, in KiB (`RssAnon` in `/proc/self/status`).
 fn rss_anon_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
@@ -25,8 +23,8 @@ fn rss_anon_kib() -> u64 {
 fn latency_samples_are_drained_without_a_scrape() {
     const CHUNKS: u64 = 60;
     const PER_CHUNK: u64 = 50_000;
-    let handle = metrics::handle();
-    let histogram = ::metrics::histogram!(
+    let handle = voke_invitations::metrics::handle();
+    let histogram = metrics::histogram!(
         "http_request_duration_seconds",
         "method" => "GET",
         "route" => "/upkeep-test",
