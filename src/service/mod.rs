@@ -12,6 +12,7 @@ pub mod lease;
 pub mod mailbox;
 pub mod members;
 pub mod outbox;
+pub mod plan;
 pub mod state;
 pub mod tokens;
 pub mod webhooks;

@@ -27,6 +27,7 @@ mod lifecycle;
 mod list;
 mod membership_cache;
 mod migrations;
+mod plan_cache;
 mod proxy;
 mod ratelimit;
 mod shutdown;

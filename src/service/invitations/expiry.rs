@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, Statement, sea_query::Expr,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, Statement,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -109,9 +110,15 @@ async fn sweep_batch(txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<Ve
 }
 
 /// Stored `PENDING` and past its expiry at `now`: reads `EXPIRED`, not yet rewritten.
+///
+/// `PENDING` is written into the SQL as a constant rather than bound: a plan PostgreSQL caches
+/// for every value (a generic plan, see `service::plan`) can then use the partial unique index
+/// on pending rows (`ux_invitation_pending_org_email`). Bound, the status kept the create's
+/// deciding read planned anew on every execution (0.38 ms of planning for a 0.03 ms lookup).
 pub(super) fn past_due(now: DateTime<Utc>) -> sea_orm::Condition {
+    let pending = format!("'{}'", InvitationStatus::Pending.to_value());
     sea_orm::Condition::all()
-        .add(invitation::Column::Status.eq(InvitationStatus::Pending))
+        .add(Expr::col((invitation::Entity, invitation::Column::Status)).eq(Expr::cust(pending)))
         .add(invitation::Column::ExpiresAt.lte(now))
 }
 
