@@ -215,10 +215,14 @@ async fn find_in_org(
     organization_id: Uuid,
     id: Uuid,
 ) -> ServiceResult<(invitation::Model, Option<email_outbox::Model>)> {
+    // A key finds one row at most, so `all` rather than `one`, whose bound `LIMIT` would have
+    // SQLite recompile the statement on every call (see `service::plan`).
     invitation::Entity::find_by_id(id)
         .filter(invitation::Column::OrganizationId.eq(organization_id))
         .find_also_related(email_outbox::Entity)
-        .one(db)
+        .all(db)
         .await?
+        .into_iter()
+        .next()
         .ok_or(ServiceError::InvitationNotFound)
 }

@@ -50,10 +50,14 @@ pub async fn role_of(
     organization_id: Uuid,
     user_id: &str,
 ) -> ServiceResult<Option<OrgRole>> {
+    // A key finds one row at most, so `all` rather than `one`, whose bound `LIMIT` would have
+    // SQLite recompile the statement on every call (see `service::plan`).
     Ok(
         member::Entity::find_by_id((organization_id, user_id.to_owned()))
-            .one(db)
+            .all(db)
             .await?
+            .into_iter()
+            .next()
             .map(|m| m.role),
     )
 }
