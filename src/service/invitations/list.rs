@@ -115,10 +115,16 @@ impl InvitationService {
             )
             .order_by((Alias::new(PAGE), invitation::Column::Id), Order::Desc)
             .to_owned();
-        let rows = self
-            .db
-            .query_all_raw(plan::literal_limits(self.db.get_database_backend(), &outer))
-            .await?;
+        // An `email` filter keeps its LIMIT bound, as before: whether a pattern is rare or in
+        // every row decides its best plan (2.4 s instead of 0.2 s at 1M rows for a substring
+        // of every row planned as if rare), and a LIMIT in the text would only make the one
+        // generic plan, costed at a guessed selectivity, look cheaper still.
+        let backend = self.db.get_database_backend();
+        let statement = match query.email {
+            None => plan::literal_limits(backend, &outer),
+            Some(_) => backend.build(&outer),
+        };
+        let rows = self.db.query_all_raw(statement).await?;
         let mut total = 0u64;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
