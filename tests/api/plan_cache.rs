@@ -80,29 +80,30 @@ async fn the_list_and_the_creates_deciding_read_reuse_a_cached_plan() {
         ]
     );
 
+    // Read before the email-filtered lists below: their statement, which PostgreSQL may also
+    // settle on a generic plan for, would otherwise count toward the list's.
+    if app.is_postgres() {
+        let (list_generic, list_custom) = plans(&db, "total_count").await;
+        assert!(
+            list_generic > 0,
+            "the list was planned anew each time: {list_generic} generic, {list_custom} custom"
+        );
+        let (read_generic, read_custom) = plans(&db, "in_the_way").await;
+        assert!(
+            read_generic > 0,
+            "the deciding read was planned anew each time: {read_generic} generic, {read_custom} custom"
+        );
+    }
+
     // An email filter (its LIMIT stays bound).
     let by_email = ListQuery {
         email: Some("plan".to_owned()),
-        ..page_one.clone()
+        ..page_one
     };
     for _ in 0..RUNS {
         let page = service.list(org, &by_email).await.expect("list");
         assert_eq!(page.total, RUNS as u64);
     }
-
-    if !app.is_postgres() {
-        return; // SQLite prepares statements too, but has no plan choice to observe.
-    }
-    let (list_generic, list_custom) = plans(&db, &["total_count"]).await;
-    assert!(
-        list_generic > 0,
-        "the list was planned anew each time: {list_generic} generic, {list_custom} custom"
-    );
-    let (read_generic, read_custom) = plans(&db, &["in_the_way"]).await;
-    assert!(
-        read_generic > 0,
-        "the deciding read was planned anew each time: {read_generic} generic, {read_custom} custom"
-    );
 }
 
 /// Loads invitations older than any the test creates, as an operator's SQL would, and
@@ -127,9 +128,9 @@ async fn seed(db: &DatabaseConnection, org: Uuid) -> u64 {
     ROWS
 }
 
-/// How many executions of this session's prepared statements containing every one of
-/// `markers` used the generic plan and how many a custom one, summed over the statements.
-async fn plans(db: &DatabaseConnection, markers: &[&str]) -> (i64, i64) {
+/// How many executions of this session's prepared statements containing `marker` used the
+/// generic plan and how many a custom one, summed over the statements.
+async fn plans(db: &DatabaseConnection, marker: &str) -> (i64, i64) {
     let rows = db
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -141,13 +142,10 @@ async fn plans(db: &DatabaseConnection, markers: &[&str]) -> (i64, i64) {
         .into_iter()
         .filter(|row| {
             let statement: String = row.try_get("", "statement").expect("statement");
-            markers.iter().all(|m| statement.contains(m)) && !statement.contains("pg_prepared")
+            statement.contains(marker)
         })
         .collect();
-    assert!(
-        !rows.is_empty(),
-        "no prepared statement mentions {markers:?}"
-    );
+    assert!(!rows.is_empty(), "no prepared statement mentions {marker}");
     rows.iter().fold((0, 0), |(generic, custom), row| {
         let g: i64 = row.try_get("", "generic_plans").expect("generic_plans");
         let c: i64 = row.try_get("", "custom_plans").expect("custom_plans");
