@@ -13,6 +13,7 @@ pub mod db;
 pub mod docs;
 pub mod entity;
 pub mod error;
+pub mod load;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;

@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::{
     api::idempotency,
     error::{ApiError, from_poem_error},
+    load::Load,
     ratelimit::Ledger,
     routes::{RequestFacts, RouteTable},
 };
@@ -30,6 +31,8 @@ pub struct Edge {
     pub routes: Arc<RouteTable>,
     /// A request still running after this answers 503 (`REQUEST_TIMEOUT`).
     pub request_timeout: Duration,
+    /// Counts the requests in flight.
+    pub load: Load,
 }
 
 impl Edge {
@@ -38,6 +41,7 @@ impl Edge {
         Self {
             routes: Arc::new(RouteTable::default()),
             request_timeout: Duration::from_secs(30),
+            load: Load::default(),
         }
     }
 }
@@ -77,6 +81,7 @@ pub async fn envelope<E: Endpoint<Output = Response>>(
     edge: Arc<Edge>,
     req: Request,
 ) -> poem::Result<Response> {
+    let _in_flight = edge.load.enter();
     let id = request_id(&req);
     let span = tracing::info_span!("request", request_id = %id);
     // Rate-limit checks on the way in record where the request stands; the answer says so.

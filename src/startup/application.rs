@@ -8,6 +8,7 @@ use crate::{
     auth::JwtVerifier,
     config::{Config, MailConfig, MailMode},
     db,
+    load::Load,
     mail::Mailer,
     server,
     service::invitations::InvitationService,
@@ -46,11 +47,12 @@ impl Application {
         } else if mail_mode == MailMode::Log {
             tracing::warn!("SMTP_URL is not set: invitation emails are written to the log");
         }
+        let load = Load::default();
         let worker = Worker::new(
             db.clone(),
             mailer,
             config.mail.accept_url.clone(),
-            WorkerConfig::serving(),
+            WorkerConfig::serving(load.clone()),
         );
         server::raise_open_file_limit();
         let listener = tokio::net::TcpListener::bind(config.bind_addr).await?;
@@ -62,6 +64,7 @@ impl Application {
                 policy: config.invitation_policy(),
                 http: config.http.clone(),
                 webhooks: config.webhooks,
+                load,
             },
             worker,
             limits: server::Limits {

@@ -23,6 +23,7 @@ use crate::{
     },
     auth::{AuthState, JwtVerifier},
     config::{Config, HttpConfig},
+    load::Load,
     middleware::{Edge, envelope},
     routes::RouteTable,
     service::{
@@ -41,6 +42,8 @@ pub struct AppState {
     pub http: HttpConfig,
     /// Where webhooks may point.
     pub webhooks: UrlPolicy,
+    /// The requests in flight, which the email worker yields to.
+    pub load: Load,
 }
 
 type Apis = (
@@ -108,6 +111,7 @@ pub fn openapi_json() -> String {
         policy: InvitationPolicy::default(),
         http: HttpConfig::default(),
         webhooks: UrlPolicy::default(),
+        load: Load::default(),
     };
     crate::api::spec::finalize(&api_service(&state).spec())
 }
@@ -188,6 +192,7 @@ pub fn build_app(state: AppState) -> impl Endpoint<Output = poem::Response> + 's
     let edge = Arc::new(Edge {
         routes,
         request_timeout: state.http.request_timeout,
+        load: state.load.clone(),
     });
     make(move |req| envelope(route.clone(), edge.clone(), req))
 }

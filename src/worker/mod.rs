@@ -8,10 +8,14 @@
 //!
 //! The worker wakes when a message is queued (in process, and through PostgreSQL `NOTIFY`
 //! from other instances, see [`listen`]) and polls as a fallback. A pass keeps up to
-//! `concurrency` messages in flight over pooled SMTP connections, and claims again at once
-//! while it keeps finding full batches.
+//! `concurrency` messages in flight over pooled SMTP connections (fewer while the HTTP server
+//! is busy, see [`Busy`]), and claims again at once while it keeps finding full batches.
 
-use std::future::Future;
+use std::{
+    future::Future,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 
 use chrono::SecondsFormat;
 use futures_util::{StreamExt, stream};
@@ -24,7 +28,7 @@ mod report;
 pub mod webhooks;
 
 use report::Outcome;
-pub use report::{DeliveryReport, WorkerConfig, WorkerError};
+pub use report::{Busy, DeliveryReport, WorkerConfig, WorkerError};
 pub use webhooks::{WebhookConfig, WebhookReport, WebhookWorker};
 
 use crate::{
@@ -38,6 +42,18 @@ use crate::{
         write_lock::write_permit,
     },
 };
+
+/// How often a message held back by [`Busy`] looks again.
+const BUSY_RECHECK: Duration = Duration::from_millis(10);
+
+/// A message in flight, counted in its pass's `sending` until dropped.
+struct Slot<'s>(&'s AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Delivers queued invitation emails.
 #[derive(Clone, Debug)]
@@ -80,8 +96,14 @@ impl Worker {
         let claim = self.db_call(outbox::claim(&self.db, batch, lease)).await?;
         let mut report = DeliveryReport::default();
         let owner = claim.owner;
+        let sending = &AtomicUsize::new(0);
         let mut outcomes = stream::iter(claim.messages)
-            .map(|claimed| async move { self.deliver_one(owner, &claimed, stop).await })
+            .map(|claimed| async move {
+                let Some(_slot) = self.slot(sending, stop).await else {
+                    return Ok(Outcome::Stopped);
+                };
+                self.deliver_one(owner, &claimed, stop).await
+            })
             .buffer_unordered(self.config.concurrency.max(1));
         while let Some(outcome) = outcomes.next().await {
             let outcome = match outcome {
@@ -99,6 +121,32 @@ impl Worker {
             }
         }
         Ok(report)
+    }
+
+    /// A place among the pass's messages in flight (`sending`): at once unless the HTTP server
+    /// is busy and [`Busy::concurrency`] are already in flight; then when one ends or the
+    /// requests let up (checked every [`BUSY_RECHECK`]). `None` if told to stop meanwhile.
+    async fn slot<'s>(
+        &self,
+        sending: &'s AtomicUsize,
+        stop: &watch::Receiver<bool>,
+    ) -> Option<Slot<'s>> {
+        loop {
+            let limit = match &self.config.busy {
+                Some(busy) if busy.load.in_flight() >= busy.requests => busy.concurrency.max(1),
+                _ => usize::MAX,
+            };
+            let taken = sending.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            });
+            if taken.is_ok() {
+                return Some(Slot(sending));
+            }
+            if *stop.borrow() {
+                return None;
+            }
+            tokio::time::sleep(BUSY_RECHECK).await;
+        }
     }
 
     /// One message: checks it is still wanted and still ours, then sends it within the

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 
-use crate::mail;
+use crate::{load::Load, mail};
 
 /// Tuning of the worker. [`WorkerConfig::default`] sends one message at a time;
 /// [`WorkerConfig::serving`] is what `serve` uses.
@@ -29,14 +29,33 @@ pub struct WorkerConfig {
     pub db_timeout: Duration,
     /// Messages of a pass in flight at once (each on its own SMTP connection).
     pub concurrency: usize,
+    /// Fewer messages in flight while the HTTP server is busy; `None`: never.
+    pub busy: Option<Busy>,
+}
+
+/// Yielding to requests: while `load` counts at least `requests` HTTP requests in flight, a
+/// pass starts another message only while fewer than `concurrency` are in flight. Delivery
+/// goes on, more slowly, and catches up once the requests let up; without this, a pass of
+/// many messages in flight takes as much of a saturated machine as the requests do.
+#[derive(Clone, Debug)]
+pub struct Busy {
+    pub load: Load,
+    pub requests: usize,
+    pub concurrency: usize,
 }
 
 impl WorkerConfig {
-    /// What `serve` uses: large batches, many messages in flight.
-    pub fn serving() -> Self {
+    /// What `serve` uses: large batches, many messages in flight, and few of them while this
+    /// instance serves 16 requests or more at once.
+    pub fn serving(load: Load) -> Self {
         Self {
             batch: 256,
             concurrency: 32,
+            busy: Some(Busy {
+                load,
+                requests: 16,
+                concurrency: 4,
+            }),
             ..Self::default()
         }
     }
@@ -54,6 +73,7 @@ impl Default for WorkerConfig {
             send_timeout: mail::SEND_TIMEOUT,
             db_timeout: Duration::from_secs(10),
             concurrency: 1,
+            busy: None,
         }
     }
 }

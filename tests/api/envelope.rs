@@ -103,6 +103,7 @@ fn app_state(app: &crate::helpers::TestApp) -> voke_invitations::startup::AppSta
         policy: Default::default(),
         http: voke_invitations::config::HttpConfig::default(),
         webhooks: Default::default(),
+        load: Default::default(),
     }
 }
 

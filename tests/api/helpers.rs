@@ -183,6 +183,7 @@ pub async fn spawn_app_through(
         policy: config.invitation_policy(),
         http: config.http.clone(),
         webhooks: config.webhooks,
+        load: Default::default(),
     };
     TestApp {
         client: TestClient::new(build_app(state).boxed()),
@@ -551,6 +552,7 @@ impl TestApp {
             policy: config.invitation_policy(),
             http: config.http.clone(),
             webhooks: config.webhooks,
+            load: Default::default(),
         };
         TestApp {
             client: TestClient::new(build_app(state).boxed()),

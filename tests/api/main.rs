@@ -39,3 +39,4 @@ mod wakeup;
 mod webhook_receiver;
 mod webhooks;
 mod worker_support;
+mod yielding;

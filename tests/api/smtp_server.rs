@@ -28,6 +28,10 @@ struct State {
     refused: usize,
     accepted: Vec<String>,
     connections: usize,
+    /// Messages between `MAIL FROM` and the end of their `DATA` (or a reset) right now, and
+    /// the most there have been at once.
+    in_flight: usize,
+    most_in_flight: usize,
 }
 
 /// How the server treats messages.
@@ -88,6 +92,14 @@ impl SmtpServer {
         self.state.lock().expect("lock").connections
     }
 
+    /// The most messages that were in flight at once (from `MAIL FROM` to the end of `DATA`)
+    /// since the server started or this was last called.
+    pub fn take_most_in_flight(&self) -> usize {
+        let mut st = self.state.lock().expect("lock");
+        let now = st.in_flight;
+        std::mem::replace(&mut st.most_in_flight, now)
+    }
+
     /// How many times `RCPT TO` and a complete `DATA` were accepted for `recipient`.
     pub fn deliveries_to(&self, recipient: &str) -> (usize, usize) {
         let st = self.state.lock().expect("lock");
@@ -129,6 +141,7 @@ async fn session(
     let mut lines = BufReader::new(read).lines();
     answer(&mut write, behaviour, b"220 test.local ESMTP ready\r\n").await?;
     let (mut from, mut to, mut auth) = (String::new(), Vec::new(), None);
+    let mut message = InFlight::new(state.clone());
     while let Some(line) = lines.next_line().await? {
         let upper = line.to_uppercase();
         let reply: String = if upper.starts_with("EHLO") {
@@ -141,6 +154,7 @@ async fn session(
         } else if upper.starts_with("MAIL FROM:") {
             from = line[10..].trim().to_owned();
             to.clear();
+            message.start();
             "250 2.1.0 ok\r\n".into()
         } else if upper.starts_with("RCPT TO:") {
             let mut st = state.lock().expect("lock");
@@ -176,11 +190,16 @@ async fn session(
                 data,
                 auth: auth.clone(),
             });
-            "250 2.0.0 queued\r\n".into()
+            answer(&mut write, behaviour, b"250 2.0.0 queued\r\n").await?;
+            message.end();
+            continue;
         } else if upper == "QUIT" {
             answer(&mut write, behaviour, b"221 2.0.0 bye\r\n").await?;
             return Ok(());
         } else if upper.starts_with("RSET") || upper.starts_with("NOOP") {
+            if upper.starts_with("RSET") {
+                message.end();
+            }
             "250 2.0.0 ok\r\n".into()
         } else {
             "502 5.5.2 command not recognized\r\n".into()
@@ -220,4 +239,39 @@ pub fn token_in(message: &str) -> Option<String> {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
     (!token.is_empty()).then_some(token)
+}
+
+/// Whether a session has a message in flight, counted in the server's state; a session that
+/// ends mid-message stops counting.
+struct InFlight {
+    state: Arc<Mutex<State>>,
+    open: bool,
+}
+
+impl InFlight {
+    fn new(state: Arc<Mutex<State>>) -> Self {
+        Self { state, open: false }
+    }
+
+    fn start(&mut self) {
+        if !self.open {
+            self.open = true;
+            let mut st = self.state.lock().expect("lock");
+            st.in_flight += 1;
+            st.most_in_flight = st.most_in_flight.max(st.in_flight);
+        }
+    }
+
+    fn end(&mut self) {
+        if self.open {
+            self.open = false;
+            self.state.lock().expect("lock").in_flight -= 1;
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.end();
+    }
 }
