@@ -11,11 +11,7 @@
 //! `concurrency` messages in flight over pooled SMTP connections (fewer while the HTTP server
 //! is busy, see [`Busy`]), and claims again at once while it keeps finding full batches.
 
-use std::{
-    future::Future,
-    sync::atomic::{AtomicUsize, Ordering},
-    time::Duration,
-};
+use std::{future::Future, sync::atomic::AtomicUsize};
 
 use chrono::SecondsFormat;
 use futures_util::{StreamExt, stream};
@@ -23,12 +19,14 @@ use sea_orm::{ActiveEnum, DatabaseBackend, DatabaseConnection, DbErr};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+mod busy;
 pub mod listen;
 mod report;
 pub mod webhooks;
 
+pub use busy::Busy;
 use report::Outcome;
-pub use report::{Busy, DeliveryReport, WorkerConfig, WorkerError};
+pub use report::{DeliveryReport, WorkerConfig, WorkerError};
 pub use webhooks::{WebhookConfig, WebhookReport, WebhookWorker};
 
 use crate::{
@@ -42,18 +40,6 @@ use crate::{
         write_lock::write_permit,
     },
 };
-
-/// How often a message held back by [`Busy`] looks again.
-const BUSY_RECHECK: Duration = Duration::from_millis(10);
-
-/// A message in flight, counted in its pass's `sending` until dropped.
-struct Slot<'s>(&'s AtomicUsize);
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// Delivers queued invitation emails.
 #[derive(Clone, Debug)]
@@ -99,7 +85,7 @@ impl Worker {
         let sending = &AtomicUsize::new(0);
         let mut outcomes = stream::iter(claim.messages)
             .map(|claimed| async move {
-                let Some(_slot) = self.slot(sending, stop).await else {
+                let Some(_slot) = busy::slot(self.config.busy.as_ref(), sending, stop).await else {
                     return Ok(Outcome::Stopped);
                 };
                 self.deliver_one(owner, &claimed, stop).await
@@ -121,32 +107,6 @@ impl Worker {
             }
         }
         Ok(report)
-    }
-
-    /// A place among the pass's messages in flight (`sending`): at once unless the HTTP server
-    /// is busy and [`Busy::concurrency`] are already in flight; then when one ends or the
-    /// requests let up (checked every [`BUSY_RECHECK`]). `None` if told to stop meanwhile.
-    async fn slot<'s>(
-        &self,
-        sending: &'s AtomicUsize,
-        stop: &watch::Receiver<bool>,
-    ) -> Option<Slot<'s>> {
-        loop {
-            let limit = match &self.config.busy {
-                Some(busy) if busy.load.in_flight() >= busy.requests => busy.concurrency.max(1),
-                _ => usize::MAX,
-            };
-            let taken = sending.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < limit).then_some(n + 1)
-            });
-            if taken.is_ok() {
-                return Some(Slot(sending));
-            }
-            if *stop.borrow() {
-                return None;
-            }
-            tokio::time::sleep(BUSY_RECHECK).await;
-        }
     }
 
     /// One message: checks it is still wanted and still ours, then sends it within the

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 
+use super::Busy;
 use crate::{load::Load, mail};
 
 /// Tuning of the worker. [`WorkerConfig::default`] sends one message at a time;
@@ -31,17 +32,6 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// Fewer messages in flight while the HTTP server is busy; `None`: never.
     pub busy: Option<Busy>,
-}
-
-/// Yielding to requests: while `load` counts at least `requests` HTTP requests in flight, a
-/// pass starts another message only while fewer than `concurrency` are in flight. Delivery
-/// goes on, more slowly, and catches up once the requests let up; without this, a pass of
-/// many messages in flight takes as much of a saturated machine as the requests do.
-#[derive(Clone, Debug)]
-pub struct Busy {
-    pub load: Load,
-    pub requests: usize,
-    pub concurrency: usize,
 }
 
 impl WorkerConfig {
