@@ -108,20 +108,26 @@ mod tests {
 
     use super::*;
 
-    /// The limit is set on every connection the pool opens (the pragma is process-wide, so
-    /// each connection reads it back).
-    #[tokio::test]
-    async fn sqlite_memory_is_capped() {
+    /// The value of `PRAGMA name` on a connection of a pool opened by [`connect`] on a fresh
+    /// SQLite file.
+    async fn sqlite_pragma(name: &str) -> i64 {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}?mode=rwc", dir.path().join("t.db").display());
         let db = connect(&url).await.expect("connect");
         let backend = db.get_database_backend();
         let row = db
-            .query_one_raw(Statement::from_string(backend, "PRAGMA soft_heap_limit"))
+            .query_one_raw(Statement::from_string(backend, format!("PRAGMA {name}")))
             .await
             .expect("query")
             .expect("a row");
-        let limit: i64 = row.try_get_by_index(0).expect("an integer");
+        row.try_get_by_index(0).expect("an integer")
+    }
+
+    /// The limit is set on every connection the pool opens (the pragma is process-wide, so
+    /// each connection reads it back).
+    #[tokio::test]
+    async fn sqlite_memory_is_capped() {
+        let limit = sqlite_pragma("soft_heap_limit").await;
         assert_eq!(u64::try_from(limit).ok(), Some(SQLITE_SOFT_HEAP_LIMIT));
     }
 
@@ -129,16 +135,6 @@ mod tests {
     /// compiled default, a file past 64 KiB).
     #[tokio::test]
     async fn sqlite_temporary_storage_is_in_memory() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite:{}?mode=rwc", dir.path().join("t.db").display());
-        let db = connect(&url).await.expect("connect");
-        let backend = db.get_database_backend();
-        let row = db
-            .query_one_raw(Statement::from_string(backend, "PRAGMA temp_store"))
-            .await
-            .expect("query")
-            .expect("a row");
-        let store: i64 = row.try_get_by_index(0).expect("an integer");
-        assert_eq!(store, 2);
+        assert_eq!(sqlite_pragma("temp_store").await, 2);
     }
 }
